@@ -1,0 +1,26 @@
+"""Command line: `python -m loganalysis run --params params/default.yaml`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loganalysis", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the stage notebooks of a params profile")
+    run.add_argument("--params", required=True, help="a params profile, e.g. params/default.yaml")
+    run.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
+    run.add_argument("--run-id", default=None, help="name of the run folder (default: time + profile)")
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from loganalysis.runner import run as run_pipeline
+        return run_pipeline(args.params, args.reports, args.run_id)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""What set an incident apart: which endpoints, status codes, messages and hosts are
+over-represented among its affected requests compared with the series' baseline window."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window as W, functions as F
+
+from loganalysis.metrics import SERIES_KEYS, count_where, is_server_error
+
+DIMENSIONS = ("endpoint", "status_code", "message", "host")
+SLOW_Z = 3.0  # a request this many baseline deviations slower counts as affected by a latency incident
+
+
+def affected(metric: Column) -> Column:
+    """Which requests an incident on `metric` is about: the failed ones, the slow ones, or all."""
+    return (
+        F.when(metric == "error_rate", is_server_error())
+        .when(metric.isin("mean_ms", "p95_ms"), F.coalesce(F.col("z_score") >= SLOW_Z, F.lit(False)))
+        .otherwise(F.lit(True))
+    )
+
+
+def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, top: int = 3) -> DataFrame:
+    """Per incident and dimension, the `top` values whose share grew most from the baseline
+    window (all requests) to the incident (its affected requests)."""
+    windows = incidents.select(
+        "incident_id", *SERIES_KEYS, "metric", "start", "end",
+        (F.col("start") - F.expr(f"INTERVAL {baseline_seconds} SECONDS")).alias("baseline_start"))
+    ts = F.col("timestamp")
+    in_incident = (ts >= F.col("start")) & affected(F.col("metric"))
+    tagged = (
+        enriched.join(F.broadcast(windows), SERIES_KEYS)
+        .where((ts >= F.col("baseline_start")) & (ts < F.col("end")))
+        .withColumn("period", F.when(in_incident, "incident").when(ts < F.col("start"), "baseline"))
+        .where(F.col("period").isNotNull())
+    )
+    values = F.array(*[F.struct(F.lit(d).alias("dimension"), F.col(d).cast("string").alias("value"))
+                       for d in DIMENSIONS])
+    counts = (
+        tagged.select("incident_id", "period", F.explode(values).alias("kv"))
+        .groupBy("incident_id", "kv.dimension", "kv.value")
+        .agg(count_where(F.col("period") == "incident").alias("incident_requests"),
+             count_where(F.col("period") == "baseline").alias("baseline_requests"))
+    )
+    # Shares within one incident and dimension: the frame is the whole group on purpose.
+    group = W.partitionBy("incident_id", "dimension").rowsBetween(W.unboundedPreceding, W.unboundedFollowing)
+    ranked = W.partitionBy("incident_id", "dimension").orderBy(F.col("excess_share").desc(), "value")
+    return (
+        counts
+        .withColumn("incident_share", F.col("incident_requests") / F.sum("incident_requests").over(group))
+        .withColumn("baseline_share", F.coalesce(
+            F.col("baseline_requests") / F.sum("baseline_requests").over(group), F.lit(0.0)))
+        .withColumn("excess_share", F.col("incident_share") - F.col("baseline_share"))
+        .where(F.col("excess_share") > 0)
+        .withColumn("rank", F.row_number().over(ranked))
+        .where(F.col("rank") <= top)
+        .select("incident_id", "dimension", "rank", "value", "incident_requests", "incident_share",
+                "baseline_share", "excess_share")
+    )
+
+
+def one_line_summaries(explanations: DataFrame) -> DataFrame:
+    """incident_id -> 'endpoint=/api/search (64% vs 21%); status_code=503 (...)': the top value
+    of each dimension, as a sentence for the incidents table."""
+    top = explanations.where(F.col("rank") == 1)
+    phrase = F.format_string("%s=%s (%.0f%% vs %.0f%%)", "dimension", "value",
+                             F.col("incident_share") * 100, F.col("baseline_share") * 100)
+    return (
+        top.groupBy("incident_id")
+        .agg(F.array_join(F.array_sort(F.collect_list(F.struct(-F.col("excess_share"), phrase)))
+                          .getField("col2"), "; ").alias("explanation"))
+    )

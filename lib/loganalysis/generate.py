@@ -1,0 +1,230 @@
+"""Synthetic service logs: the traffic plan expanded into records on the executors.
+
+Faker is called a few thousand times on the driver to fill value pools (client IPs, user
+names, hosts, error causes); records pick from those pools by hashing. Every random choice
+is `xxhash64(seed, record id, purpose)`, so a record depends only on its id and the seed,
+never on partitioning, and the same parameters always give the same set of records.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from faker import Faker
+from pyspark.sql import Column, DataFrame, SparkSession, functions as F
+
+from loganalysis.schema import LOG_FIELDS, TRUTH_INCIDENT_SCHEMA
+
+BAD_LINE_KINDS = ("malformed_json", "missing_field", "wrong_type", "out_of_range")
+
+_STATUS_5XX = [500, 502, 503, 504]
+_STATUS_4XX = [400, 401, 403, 404, 409, 429]
+_WARN_4XX = {401: "invalid or expired token", 403: "permission denied",
+             409: "conflict: resource version mismatch", 429: "rate limit exceeded"}
+_INFO_4XX = {400: "validation failed", 404: "not found"}
+
+
+# ---- deterministic randomness -------------------------------------------------------------
+
+def uniform(seed: int, purpose: str, id_col: str = "id") -> Column:
+    """A uniform number in [0, 1) that depends only on (seed, record id, purpose)."""
+    bits53 = F.xxhash64(F.lit(seed), F.col(id_col), F.lit(purpose)).bitwiseAND(F.lit((1 << 53) - 1))
+    return bits53.cast("double") / float(1 << 53)
+
+
+def standard_normal(seed: int, purpose: str) -> Column:
+    """Box-Muller from two independent uniforms; 1 - u keeps the log argument in (0, 1]."""
+    u1 = F.lit(1.0) - uniform(seed, purpose + ":1")
+    u2 = uniform(seed, purpose + ":2")
+    return F.sqrt(F.lit(-2.0) * F.log(u1)) * F.cos(F.lit(2 * math.pi) * u2)
+
+
+def pick(pool: Column, u: Column) -> Column:
+    """An element of an array column, chosen uniformly by u in [0, 1)."""
+    return F.element_at(pool, (F.floor(u * F.size(pool)) + 1).cast("int"))
+
+
+def bad_line_kind(seed: int, rate: float) -> Column:
+    """Which kind of bad line a record becomes (null for a good one), at the given rate."""
+    kind = pick(F.array(*[F.lit(k) for k in BAD_LINE_KINDS]), uniform(seed, "bad-kind"))
+    return F.when(uniform(seed, "bad") < F.lit(rate), kind)
+
+
+# ---- Faker pools, built once on the driver -----------------------------------------------
+
+def value_pools(seed: int, services: dict, environments: dict, hosts_per_service: int) -> dict:
+    fake = Faker()
+    fake.seed_instance(seed)
+    dependencies = [f"{name}-db" for name in services] + ["redis-cache", "kafka-broker"]
+    error_causes = (
+        [f"upstream {dep} timed out after {fake.random_int(800, 5000)}ms" for dep in dependencies]
+        + [f"connection refused by {fake.hostname()}:{fake.port_number()}" for _ in range(4)]
+        + [f"circuit breaker open for {dep}" for dep in dependencies[:3]]
+        + [f"unhandled {exc} in {fake.word()}_handler" for exc in
+           ("NullPointerException", "KeyError", "IllegalStateException")]
+    )
+    hosts = {
+        (service, env): [f"{service}-{env}-{i:02d}.{fake.ipv4_private().replace('.', '-')}.internal"
+                         for i in range(hosts_per_service)]
+        for service in services for env in environments
+    }
+    return {
+        "client_ips": [fake.ipv4_public() for _ in range(2000)],
+        "user_ids": list(dict.fromkeys(fake.user_name() for _ in range(3000))),
+        "error_causes": error_causes,
+        "hosts": hosts,
+    }
+
+
+# ---- the plan as a Spark table ------------------------------------------------------------
+
+def cells_frame(spark: SparkSession, cells: pd.DataFrame, services: dict, pools: dict,
+                n_partitions: int) -> DataFrame:
+    """The per-minute plan with each series' constants (endpoints, hosts) attached as arrays.
+
+    Cells are split into ranges of ids so each task expands a similar number of records.
+    """
+    endpoint_rows = []
+    for service, spec in services.items():
+        names = list(spec["endpoints"])
+        weights = [spec["endpoints"][name][1] for name in names]
+        total = float(sum(weights))
+        cumulative = [sum(weights[: i + 1]) / total for i in range(len(weights) - 1)]
+        endpoint_rows.append((service, [n.split(" ", 1)[0] for n in names],
+                              [n.split(" ", 1)[1] for n in names],
+                              [float(spec["endpoints"][n][0]) for n in names],
+                              cumulative, float(spec["latency_sigma"])))
+    endpoints = spark.createDataFrame(
+        endpoint_rows, "service string, methods array<string>, paths array<string>, "
+        "medians array<double>, cum_weights array<double>, sigma double")
+    hosts = spark.createDataFrame(
+        [(s, e, h) for (s, e), h in pools["hosts"].items()],
+        "service string, environment string, hosts array<string>")
+    plan = spark.createDataFrame(
+        cells[cells["n"] > 0].assign(minute_ms=lambda c: c["minute"].astype("int64") // 10**6)
+        [["service", "environment", "minute_ms", "n", "first_id", "latency_factor", "error_rate"]])
+    return (
+        plan.join(F.broadcast(endpoints), "service")
+        .join(F.broadcast(hosts), ["service", "environment"])
+        .repartitionByRange(n_partitions, "first_id")
+    )
+
+
+def expand_records(cells: DataFrame) -> DataFrame:
+    """One row per planned request: its id and the constants of its cell."""
+    return (
+        cells
+        .withColumn("seq", F.explode(F.sequence(F.lit(0), F.col("n") - 1)))
+        .withColumn("id", F.col("first_id") + F.col("seq"))
+    )
+
+
+# ---- record fields --------------------------------------------------------------------------
+
+def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
+    """Timestamp, endpoint, latency, status, client, user and trace of every request."""
+    u_endpoint = uniform(seed, "endpoint")
+    endpoint_index = F.size(F.filter("cum_weights", lambda w: w <= u_endpoint)) + 1
+    u_status = uniform(seed, "status")
+    status = (
+        F.when(u_status < F.col("error_rate"), pick(F.lit(_STATUS_5XX), uniform(seed, "5xx")))
+        .when(u_status < F.col("error_rate") + 0.03, pick(F.lit(_STATUS_4XX), uniform(seed, "4xx")))
+        .when((F.col("method") == "GET") & (uniform(seed, "304") < 0.05), F.lit(304))
+        .when(F.col("method") == "POST", F.lit(201))
+        .otherwise(F.lit(200))
+    )
+    return (
+        df
+        .withColumn("timestamp", F.timestamp_millis(
+            F.col("minute_ms") + F.floor(uniform(seed, "ms") * 60_000).cast("long")))
+        .withColumn("method", F.element_at("methods", endpoint_index))
+        .withColumn("endpoint", F.element_at("paths", endpoint_index))
+        .withColumn("response_time_ms", F.round(
+            F.element_at("medians", endpoint_index) * F.col("latency_factor")
+            * F.exp(F.col("sigma") * standard_normal(seed, "latency")), 1))
+        .withColumn("status_code", status.cast("int"))
+        .withColumn("host", pick(F.col("hosts"), uniform(seed, "host")))
+        .withColumn("client_ip", pick(F.lit(pools["client_ips"]), uniform(seed, "ip")))
+        .withColumn("user_id", pick(F.lit(pools["user_ids"]), uniform(seed, "user")))
+        .withColumn("trace_id", F.concat(
+            F.lpad(F.lower(F.hex(F.xxhash64(F.lit(seed), "id", F.lit("trace-a")))), 16, "0"),
+            F.lpad(F.lower(F.hex(F.xxhash64(F.lit(seed), "id", F.lit("trace-b")))), 16, "0")))
+        .withColumn("bytes_sent", F.when(
+            F.col("status_code") == 304, F.lit(0)).otherwise(
+            F.round(F.exp(F.lit(7.5) + standard_normal(seed, "bytes"))).cast("long")))
+    )
+
+
+def with_level_and_message(df: DataFrame, seed: int, pools: dict,
+                           slow_factor: float = 5.0) -> DataFrame:
+    """Level follows status (5xx ERROR, most 4xx WARN, slow successes WARN); messages fit both."""
+    status = F.col("status_code")
+    request = F.concat_ws(" ", "method", "endpoint")
+    slow = F.col("response_time_ms") > F.element_at("medians", F.array_position("paths", F.col("endpoint")).cast("int")) * slow_factor
+    warn_4xx = F.create_map(*[x for k, v in _WARN_4XX.items() for x in (F.lit(k), F.lit(v))])
+    info_4xx = F.create_map(*[x for k, v in _INFO_4XX.items() for x in (F.lit(k), F.lit(v))])
+    level = (
+        F.when(status >= 500, "ERROR")
+        .when(status.isin(list(_WARN_4XX)), "WARN")
+        .when(status >= 400, "INFO")
+        .when(slow, "WARN")
+        .when((F.col("environment") == "dev") & (uniform(seed, "debug") < 0.2), "DEBUG")
+        .otherwise("INFO")
+    )
+    message = (
+        F.when(status >= 500, F.concat(request, F.lit(" failed: "),
+                                       pick(F.lit(pools["error_causes"]), uniform(seed, "cause"))))
+        .when(status.isin(list(_WARN_4XX)), F.concat(request, F.lit(" rejected: "), warn_4xx[status]))
+        .when(status >= 400, F.concat(request, F.lit(": "), info_4xx[status]))
+        .when(slow, F.concat(F.lit("slow request: "), request, F.lit(" took "),
+                             F.col("response_time_ms").cast("string"), F.lit(" ms")))
+        .otherwise(F.concat(request, F.lit(" completed with "), status.cast("string")))
+    )
+    return df.withColumn("level", level).withColumn("message", message)
+
+
+def json_line(seed: int, bad_line_rate: float) -> Column:
+    """The record as one JSON line, damaged in one of four ways for a small share of records."""
+    good = F.to_json(F.struct(*LOG_FIELDS))
+    kind = bad_line_kind(seed, bad_line_rate)
+    return (
+        F.when(kind == "malformed_json", F.substring(good, 1, 40))
+        .when(kind == "missing_field", F.regexp_replace(good, r'"timestamp":"[^"]*",', ""))
+        .when(kind == "wrong_type", F.regexp_replace(
+            good, r'"response_time_ms":[-0-9.Ee]+', '"response_time_ms":"slow"'))
+        .when(kind == "out_of_range", F.regexp_replace(
+            good, r'"status_code":[0-9]+', '"status_code":999'))
+        .otherwise(good)
+    )
+
+
+def generate_lines(spark: SparkSession, cells: pd.DataFrame, services: dict, pools: dict,
+                   seed: int, bad_line_rate: float, n_partitions: int) -> DataFrame:
+    """Every planned request as a JSON line, with the service and environment to partition by."""
+    return (
+        cells_frame(spark, cells, services, pools, n_partitions)
+        .transform(expand_records)
+        .transform(lambda df: with_request_fields(df, seed, pools))
+        .transform(lambda df: with_level_and_message(df, seed, pools))
+        .select(json_line(seed, bad_line_rate).alias("value"), "service", "environment")
+    )
+
+
+def bad_line_counts(spark: SparkSession, n_records: int, seed: int, bad_line_rate: float) -> DataFrame:
+    """How many lines of each bad kind the generator wrote: ids are 0..n-1, so the same
+    hash decides it without regenerating the records."""
+    return (
+        spark.range(n_records)
+        .select(bad_line_kind(seed, bad_line_rate).alias("kind"))
+        .where(F.col("kind").isNotNull())
+        .groupBy("kind")
+        .agg(F.count(F.lit(1)).alias("lines"))
+        .select("kind", "lines")
+    )
+
+
+def incidents_frame(spark: SparkSession, incidents: pd.DataFrame) -> DataFrame:
+    rows = [(int(r.incident_id), r.kind, r.service, r.environment, r.start.to_pydatetime(),
+             r.end.to_pydatetime(), float(r.magnitude)) for r in incidents.itertuples()]
+    return spark.createDataFrame(rows, TRUTH_INCIDENT_SCHEMA)

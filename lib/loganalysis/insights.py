@@ -1,0 +1,55 @@
+"""Small pandas reshapes for the report: headline numbers and chart-ready tables.
+
+Everything here takes aggregates (one row per series, per bucket or per incident), never records.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+
+def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
+    """The numbers a reader wants first: volume, error rate, p95, incidents, as one table."""
+    requests = int(summary["requests"].sum())
+    errors = int(summary["errors_5xx"].sum())
+    busiest = summary.sort_values("requests", ascending=False).iloc[0]
+    worst = summary[summary["requests"] >= 100].sort_values("error_rate_5xx", ascending=False)
+    rows = {
+        "requests": f"{requests:,}",
+        "5xx responses": f"{errors:,} ({errors / requests:.2%})",
+        "services x environments": f"{len(summary)}",
+        "busiest series": f"{busiest.service}/{busiest.environment} ({int(busiest.requests):,} requests)",
+        "highest p95": "{}/{} ({:.0f} ms)".format(*summary.sort_values("p95_ms").iloc[-1][["service", "environment", "p95_ms"]]),
+        "incidents detected": f"{len(incidents)}",
+    }
+    if not worst.empty:
+        top = worst.iloc[0]
+        rows["highest 5xx rate"] = f"{top.service}/{top.environment} ({top.error_rate_5xx:.2%})"
+    return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
+
+
+def save_headline(table: pd.DataFrame, run_dir: str) -> None:
+    """Hand the headline to the runner for the run's index page."""
+    if run_dir:
+        Path(run_dir, "headline.json").write_text(json.dumps(dict(zip(table["figure"], table["value"])), indent=2))
+
+
+def requests_per_hour(ts: pd.DataFrame) -> pd.DataFrame:
+    return (ts.assign(hour=ts["bucket"].dt.floor("h"))
+            .groupby(["service", "hour"], as_index=False)["requests"].sum())
+
+
+def error_rate_by_hour(ts: pd.DataFrame) -> pd.DataFrame:
+    """service x hour of day: 5xx responses over requests, all days and environments pooled."""
+    by_hour = (ts.assign(hour=ts["bucket"].dt.hour)
+               .groupby(["service", "hour"])[["errors_5xx", "requests"]].sum())
+    return (by_hour["errors_5xx"] / by_hour["requests"]).unstack("hour")
+
+
+def shortened(df: pd.DataFrame, column: str, width: int) -> pd.DataFrame:
+    """Long labels cut to `width` characters so chart axes stay readable."""
+    return df.assign(**{column: df[column].str.slice(0, width).where(df[column].str.len() <= width,
+                                                                     df[column].str.slice(0, width - 1) + "…")})

@@ -1,0 +1,172 @@
+"""Service metrics with the DataFrame API: summary, time series, top errors, environments.
+
+Percentiles: the per-service summary uses `percentile` (exact, linear interpolation as in
+numpy); the per-bucket time series uses `percentile_approx` with accuracy TIMESERIES_ACCURACY
+(rank error at most 1/accuracy of the bucket's count), because it runs once per bucket.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyspark.sql import Column, DataFrame, Window as W, functions as F
+
+SERIES_KEYS = ["service", "environment"]
+SUMMARY_PERCENTILES = (0.5, 0.95, 0.99)
+TIMESERIES_ACCURACY = 10_000
+
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def bucket_seconds(bucket: str) -> int:
+    """'1 minute', '5 minutes', '30 seconds', '1 hour' -> seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*(second|minute|hour|day)s?\s*", bucket)
+    if not match:
+        raise ValueError(f"bucket {bucket!r} is not like '1 minute', '5 minutes' or '1 hour'")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+# ---- column builders --------------------------------------------------------------------------
+
+def is_server_error(status_col: str = "status_code") -> Column:
+    return F.col(status_col) >= 500
+
+
+def is_client_error(status_col: str = "status_code") -> Column:
+    return F.col(status_col).between(400, 499)
+
+
+def count_where(condition: Column) -> Column:
+    return F.count(F.when(condition, F.lit(1)))
+
+
+def rate(numerator: str, denominator: str = "requests") -> Column:
+    return F.col(numerator) / F.col(denominator)
+
+
+def time_bucket(seconds: int, ts_col: str = "timestamp") -> Column:
+    """Start of the fixed-size bucket a timestamp falls in (epoch-aligned, UTC)."""
+    epoch = F.unix_timestamp(F.col(ts_col))
+    return F.timestamp_seconds(epoch - F.pmod(epoch, F.lit(seconds)))
+
+
+def with_bucket(df: DataFrame, seconds: int, ts_col: str = "timestamp") -> DataFrame:
+    return df.withColumn("bucket", time_bucket(seconds, ts_col))
+
+
+# ---- metrics ------------------------------------------------------------------------------------
+
+def summarize(records: DataFrame) -> DataFrame:
+    """Per service x environment: volume, 5xx and 4xx counts and rates, latency statistics."""
+    latency = F.col("response_time_ms")
+    return (
+        records.groupBy(*SERIES_KEYS)
+        .agg(
+            F.count(F.lit(1)).alias("requests"),
+            count_where(is_server_error()).alias("errors_5xx"),
+            count_where(is_client_error()).alias("errors_4xx"),
+            F.mean(latency).alias("mean_ms"),
+            F.percentile(latency, list(SUMMARY_PERCENTILES)).alias("_percentiles"),
+            F.max(latency).alias("max_ms"),
+        )
+        .select(
+            *SERIES_KEYS, "requests", "errors_5xx",
+            rate("errors_5xx").alias("error_rate_5xx"),
+            "errors_4xx", rate("errors_4xx").alias("error_rate_4xx"),
+            "mean_ms",
+            *[F.col("_percentiles")[i].alias(f"p{round(p * 100)}_ms")
+              for i, p in enumerate(SUMMARY_PERCENTILES)],
+            "max_ms",
+        )
+    )
+
+
+def timeseries(records: DataFrame, seconds: int) -> DataFrame:
+    """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency."""
+    latency = F.col("response_time_ms")
+    return (
+        records.transform(lambda df: with_bucket(df, seconds))
+        .groupBy(*SERIES_KEYS, "bucket")
+        .agg(
+            F.count(F.lit(1)).alias("requests"),
+            count_where(is_server_error()).alias("errors_5xx"),
+            F.mean(latency).alias("mean_ms"),
+            F.percentile_approx(latency, 0.95, TIMESERIES_ACCURACY).alias("p95_ms"),
+        )
+        .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
+                rate("errors_5xx").alias("error_rate"), "mean_ms", "p95_ms")
+    )
+
+
+def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
+    """Keep the n rows with the highest `order_col` per service (ties broken by name order)."""
+    # The ranking is per service and looks at the whole service: no frame needed beyond the
+    # ordering, and the partition keeps each service's rows on one task.
+    by_service = W.partitionBy("service").orderBy(F.col(order_col).desc(), *counts.columns[1:2])
+    return (
+        counts.withColumn("rank", F.row_number().over(by_service))
+        .where(F.col("rank") <= n)
+    )
+
+
+def top_error_messages(records: DataFrame, n: int) -> DataFrame:
+    """The n most frequent messages of 5xx responses per service."""
+    counts = (
+        records.where(is_server_error())
+        .groupBy("service", "message")
+        .agg(F.count(F.lit(1)).alias("occurrences"))
+    )
+    return top_n_per_service(counts, "occurrences", n).select("service", "rank", "message", "occurrences")
+
+
+def top_error_endpoints(records: DataFrame, n: int) -> DataFrame:
+    """The n endpoints with the most 5xx responses per service, with their volume and rate."""
+    counts = (
+        records.groupBy("service", "endpoint")
+        .agg(F.count(F.lit(1)).alias("requests"), count_where(is_server_error()).alias("errors_5xx"),
+             F.mean("response_time_ms").alias("mean_ms"))
+        .where(F.col("errors_5xx") > 0)
+    )
+    return (
+        top_n_per_service(counts, "errors_5xx", n)
+        .select("service", "rank", "endpoint", "requests", "errors_5xx",
+                rate("errors_5xx").alias("error_rate_5xx"), "mean_ms")
+    )
+
+
+def environment_comparison(summary: DataFrame) -> DataFrame:
+    """One row per service and environment, ranked against the service's own prod numbers."""
+    prod = summary.where(F.col("environment") == "prod").select(
+        "service", F.col("error_rate_5xx").alias("prod_error_rate_5xx"), F.col("p95_ms").alias("prod_p95_ms"))
+    return (
+        summary.join(prod, "service", "left")
+        .select("service", "environment", "requests", "error_rate_5xx", "p95_ms",
+                (F.col("error_rate_5xx") - F.col("prod_error_rate_5xx")).alias("error_rate_vs_prod"),
+                (F.col("p95_ms") / F.col("prod_p95_ms")).alias("p95_ratio_vs_prod"))
+        .orderBy("service", "environment")
+    )
+
+
+def latency_histogram(records: DataFrame, group: str = "service", bins_per_decade: int = 10) -> DataFrame:
+    """Share of requests per logarithmic latency bin (lower edge in ms), per group."""
+    log_bin = F.floor(F.log10("response_time_ms") * bins_per_decade)
+    # Share within the group: the frame spans the whole group, partitioned so each group's
+    # few hundred bins stay on one task.
+    whole_group = W.partitionBy(group).rowsBetween(W.unboundedPreceding, W.unboundedFollowing)
+    return (
+        records.where(F.col("response_time_ms") > 0)
+        .groupBy(group, log_bin.alias("bin"))
+        .agg(F.count(F.lit(1)).alias("requests"))
+        .select(group, F.pow(F.lit(10.0), F.col("bin") / bins_per_decade).alias("bin_ms"),
+                (F.col("requests") / F.sum("requests").over(whole_group)).alias("share"))
+        .orderBy(group, "bin_ms")
+    )
+
+
+def hourly_rollup(ts: DataFrame) -> DataFrame:
+    """Requests and 5xx per service per hour, summed over environments: the traffic shape."""
+    return (
+        ts.groupBy("service", F.date_trunc("hour", "bucket").alias("hour"))
+        .agg(F.sum("requests").alias("requests"), F.sum("errors_5xx").alias("errors_5xx"))
+        .orderBy("service", "hour")
+    )

@@ -1,0 +1,191 @@
+"""Parameter files: load, check against what the stage notebooks declare, and refuse
+anything doubtful before a single Spark job runs.
+
+Papermill only warns about a parameter no notebook declares; here it is an error, as are
+wrong types and impossible values, all reported together in one message.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import papermill
+import yaml
+
+from loganalysis.metrics import bucket_seconds
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+SOURCES = {
+    "synthetic": ["01_generate_logs", "02_compute_metrics", "03_detect_anomalies", "04_aggregate_insights"],
+    "ingest": ["01_ingest_logs", "02_compute_metrics", "03_detect_anomalies", "04_aggregate_insights"],
+}
+# Keys the runner itself reads; every other key must be a stage parameter.
+RUNNER_KEYS = {"source": "synthetic"}
+# Set by the runner for each run; a params file may not set them.
+RUNNER_SUPPLIED = {"run_dir"}
+# Stage parameters that name a place: relative ones are taken from where the run starts.
+PATH_KEYS = ("data_root", "input_path", "ground_truth_path")
+
+_MASTER = re.compile(
+    r"local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]"
+    r"|spark://[\w.\-]+:\d+(,[\w.\-]+:\d+)*|yarn|k8s://\S+|mesos://\S+"
+)
+_PY_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+             "dict": (dict,), "list": (list, tuple), "None": (type(None),)}
+
+
+class ParameterError(ValueError):
+    """A params file that must not run; the message lists every problem found."""
+
+
+def load(path: str | Path) -> dict:
+    text = Path(path).read_text()
+    loaded = yaml.safe_load(text) or {}
+    if not isinstance(loaded, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+    return loaded
+
+
+def declared(stage: str) -> dict[str, dict]:
+    """The parameters a stage notebook declares: name -> {type, default, help}."""
+    inspected = papermill.inspect_notebook(str(NOTEBOOKS_DIR / f"{stage}.ipynb"))
+    return {
+        name: {"type": spec["inferred_type_name"], "default": spec["default"], "help": spec["help"]}
+        for name, spec in inspected.items()
+    }
+
+
+def _type_ok(value: Any, type_name: str) -> bool:
+    names = [part.strip() for part in (type_name or "").split("|")]
+    if names == ["None"] or not names or not all(n in _PY_TYPES for n in names):
+        return True  # undeclared or exotic annotation: nothing to check against
+    if isinstance(value, bool) and "bool" not in names:
+        return False
+    return any(isinstance(value, _PY_TYPES[n]) for n in names)
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+# ---- value rules: (key, check, message); a check returns True when the value is fine -------
+
+def _positive(v): return isinstance(v, (int, float)) and v > 0
+def _non_negative(v): return isinstance(v, (int, float)) and v >= 0
+def _fraction(v): return isinstance(v, (int, float)) and 0 <= v <= 1
+
+
+def _bucket_ok(v):
+    try:
+        bucket_seconds(v)
+        return True
+    except (ValueError, TypeError):
+        return False
+
+
+def _range_ok(v):
+    return (isinstance(v, (list, tuple)) and len(v) == 2
+            and all(isinstance(x, (int, float)) for x in v) and 0 <= v[0] <= v[1])
+
+
+VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
+    ("source", lambda v: v in SOURCES, f"must be one of {sorted(SOURCES)}"),
+    ("spark_master", lambda v: isinstance(v, str) and bool(_MASTER.fullmatch(v)),
+     "is not a Spark master URL (local[*], local[N], spark://host:port, yarn, k8s://...)"),
+    ("n_records", _positive, "must be a positive number of records"),
+    ("duration_hours", _positive, "must be a positive number of hours"),
+    ("hosts_per_service", _positive, "must be at least 1"),
+    ("n_partitions", _non_negative, "must be 0 (Spark's default) or more"),
+    ("incident_count", _non_negative, "must be 0 or more"),
+    ("bad_line_rate", lambda v: _fraction(v) and v <= 0.5, "must be a fraction between 0 and 0.5"),
+    ("environments", lambda v: isinstance(v, dict) and v and all(_positive(x) for x in v.values()),
+     "must map at least one environment to a positive traffic share"),
+    ("latency_multiplier", _range_ok, "must be [low, high] with 0 <= low <= high"),
+    ("error_burst_rate", lambda v: _range_ok(v) and v[1] <= 1, "must be [low, high] within [0, 1]"),
+    ("traffic_remaining", lambda v: _range_ok(v) and v[1] <= 1, "must be [low, high] within [0, 1]"),
+    ("incident_minutes", lambda v: _range_ok(v) and v[0] >= 1, "must be [low, high] minutes, low >= 1"),
+    ("bucket", _bucket_ok, "must be like '1 minute', '5 minutes' or '1 hour'"),
+    ("window", _bucket_ok, "must be like '30 minutes' or '1 hour'"),
+    ("top_n", _positive, "must be at least 1"),
+    ("threshold", _positive, "must be positive"),
+    ("persistence", _positive, "must be at least 1 bucket"),
+    ("min_history", _positive, "must be at least 1 bucket"),
+    ("method", lambda v: v in ("robust", "mean"), "must be 'robust' or 'mean'"),
+    ("input_format", lambda v: v in ("json", "apache_common", "apache_combined", "combined_with_time",
+                                     "nginx_combined_with_time", "csv_series"),
+     "is not a known input format"),
+]
+
+
+def _cross_checks(effective: dict) -> list[str]:
+    problems = []
+    if _bucket_ok(effective.get("bucket")) and _bucket_ok(effective.get("window")):
+        if bucket_seconds(effective["window"]) < bucket_seconds(effective["bucket"]):
+            problems.append(f"window {effective['window']!r} is shorter than a bucket "
+                            f"({effective['bucket']!r}): the baseline would be empty")
+    path = effective.get("input_path")
+    if effective.get("source") == "ingest" and isinstance(path, str):
+        local = path[len("file://"):] if path.startswith("file://") else (None if "://" in path else path)
+        if local is not None and not os.path.exists(local):
+            problems.append(f"input_path {path!r} does not exist")
+    return problems
+
+
+def validate(params: dict) -> dict[str, dict]:
+    """Check a loaded params file; return the parameters to pass to each stage, in run order.
+
+    Raises ParameterError listing every problem: unknown keys, wrong types, impossible values.
+    """
+    problems: list[str] = []
+    source = params.get("source", RUNNER_KEYS["source"])
+    if source not in SOURCES:
+        raise ParameterError(f"source {source!r} must be one of {sorted(SOURCES)}")
+    stages = SOURCES[source]
+    declarations = {stage: declared(stage) for stage in stages}
+    known = set(RUNNER_KEYS).union(*declarations.values())
+
+    for key in params:
+        if key in RUNNER_SUPPLIED:
+            problems.append(f"{key!r} is set by the runner for each run; remove it from the params file")
+        elif key not in known:
+            problems.append(f"unknown parameter {key!r}: no stage of a {source!r} run declares it")
+
+    effective: dict = {"source": source}
+    for spec in declarations.values():
+        for name, meta in spec.items():
+            effective.setdefault(name, _literal(meta["default"]))
+    for stage, spec in declarations.items():
+        for name, meta in spec.items():
+            if name in params and not _type_ok(params[name], meta["type"]):
+                problems.append(f"{name!r} must be {meta['type']} ({stage}), got {params[name]!r}")
+    effective.update({k: v for k, v in params.items() if k in known})
+
+    for key, check, message in VALUE_RULES:
+        if key in effective and effective[key] is not None and not check(effective[key]):
+            problems.append(f"{key} = {effective[key]!r} {message}")
+    problems += _cross_checks(effective)
+    if problems:
+        raise ParameterError("invalid parameters:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
+
+    return {
+        stage: {name: params[name] for name in spec if name in params}
+        for stage, spec in declarations.items()
+    }
+
+
+def with_absolute_paths(stage_params: dict, base: Path) -> dict:
+    """Relative local paths resolved against `base`; URIs (scheme://) are left as they are."""
+    resolved = dict(stage_params)
+    for key in PATH_KEYS:
+        value = resolved.get(key)
+        if isinstance(value, str) and value and "://" not in value and not os.path.isabs(value):
+            resolved[key] = str((base / value).resolve())
+    return resolved

@@ -1,0 +1,72 @@
+"""Per-record z-scores: each record's latency against the trailing window of its series.
+
+The baseline of a record is every record of its service x environment in the buckets of the
+trailing window, excluding the record's own bucket. It is computed from per-bucket sums and
+prefix sums over the bucket grid, so its cost grows with the number of buckets, not with
+window length x records, and records are touched once (a broadcast join).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window as W, functions as F
+
+from loganalysis.metrics import SERIES_KEYS, with_bucket
+
+ENRICHED_COLUMNS = ["bucket", "baseline_mean_ms", "baseline_std_ms", "baseline_records", "z_score"]
+
+
+def bucket_latency_sums(records: DataFrame, bucket_seconds: int) -> DataFrame:
+    """n, sum and sum of squares of latency per series x bucket."""
+    latency = F.col("response_time_ms")
+    return (
+        records.transform(lambda df: with_bucket(df, bucket_seconds))
+        .groupBy(*SERIES_KEYS, "bucket")
+        .agg(F.count(latency).alias("n"), F.sum(latency).alias("s1"), F.sum(latency * latency).alias("s2"))
+    )
+
+
+def trailing_latency_baseline(sums: DataFrame, bucket_seconds: int, window_seconds: int,
+                              min_records: int) -> DataFrame:
+    """Mean and stddev of latency over the `window_seconds` before each bucket."""
+    span = window_seconds // bucket_seconds
+    grid = (
+        sums.groupBy(*SERIES_KEYS).agg(F.min("bucket").alias("first"), F.max("bucket").alias("last"))
+        .select(*SERIES_KEYS, F.explode(F.sequence(
+            "first", "last", F.expr(f"INTERVAL {bucket_seconds} SECONDS"))).alias("bucket"))
+        .join(sums, [*SERIES_KEYS, "bucket"], "left")
+        .fillna({"n": 0, "s1": 0.0, "s2": 0.0})
+    )
+    # Running totals need only the rows up to the current one; the frame is explicit so Spark
+    # keeps one running sum per series instead of re-aggregating a sliding frame per row.
+    running = W.partitionBy(*SERIES_KEYS).orderBy("bucket").rowsBetween(W.unboundedPreceding, W.currentRow)
+    ordered = W.partitionBy(*SERIES_KEYS).orderBy("bucket")
+
+    def trailing(col: str):
+        # total up to the previous bucket minus total up to `span + 1` buckets back
+        return F.lag(f"cum_{col}", 1, 0).over(ordered) - F.lag(f"cum_{col}", span + 1, 0).over(ordered)
+
+    with_totals = grid
+    for col in ("n", "s1", "s2"):
+        with_totals = with_totals.withColumn(f"cum_{col}", F.sum(col).over(running))
+    n, s1, s2 = (F.col(f"w_{c}") for c in ("n", "s1", "s2"))
+    variance = F.greatest((s2 - s1 * s1 / n) / (n - 1), F.lit(0.0))
+    return (
+        with_totals.select(*SERIES_KEYS, "bucket", *[trailing(c).alias(f"w_{c}") for c in ("n", "s1", "s2")])
+        .where(n >= min_records)
+        .select(*SERIES_KEYS, "bucket", (s1 / n).alias("baseline_mean_ms"),
+                F.sqrt(variance).alias("baseline_std_ms"), n.cast("long").alias("baseline_records"))
+    )
+
+
+def with_record_z_scores(records: DataFrame, baseline: DataFrame, bucket_seconds: int,
+                         relative_floor: float, absolute_floor_ms: float) -> DataFrame:
+    """The records with their bucket, baseline and z-score (null without enough history)."""
+    scale = F.greatest(F.col("baseline_std_ms"), F.col("baseline_mean_ms") * relative_floor,
+                       F.lit(absolute_floor_ms))
+    return (
+        records.transform(lambda df: with_bucket(df, bucket_seconds))
+        # The baseline has one row per series x bucket: small enough to broadcast to every task.
+        .join(F.broadcast(baseline), [*SERIES_KEYS, "bucket"], "left")
+        .withColumn("z_score", (F.col("response_time_ms") - F.col("baseline_mean_ms")) / scale)
+        .select(*records.columns, *ENRICHED_COLUMNS)
+    )

@@ -1,0 +1,124 @@
+"""Run the stage notebooks in order through papermill and publish the run.
+
+`python -m loganalysis run --params params/default.yaml` validates the parameters, executes
+each stage into reports/<run-id>/, renders HTML with and without code, and writes
+index.html and manifest.json. It stops at the first failing stage (still rendering it) and
+exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import papermill
+import pyspark
+
+import loganalysis
+from loganalysis import params as parameters
+from loganalysis import publish, stage_counts
+
+KERNEL = "python3"
+HEADLINE_FILE = "headline.json"
+
+
+def _java_version() -> str:
+    try:
+        result = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30)
+        return (result.stderr or result.stdout).splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unknown"
+
+
+def versions() -> dict:
+    return {"python": platform.python_version(), "spark": pyspark.__version__,
+            "java": _java_version(), "loganalysis": loganalysis.__version__,
+            "papermill": papermill.__version__}
+
+
+def new_run_id(params_file: Path) -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{params_file.stem}"
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _run_stage(stage: str, stage_params: dict, run_dir: Path) -> dict:
+    """Execute one stage notebook; return its record for the manifest."""
+    executed = run_dir / f"{stage}.ipynb"
+    started = time.monotonic()
+    record = {"name": stage, "notebook": executed.name, "parameters": stage_params}
+    try:
+        papermill.execute_notebook(
+            str(parameters.NOTEBOOKS_DIR / f"{stage}.ipynb"), str(executed),
+            parameters={**stage_params, "run_dir": str(run_dir)},
+            kernel_name=KERNEL, cwd=str(parameters.NOTEBOOKS_DIR), progress_bar=False,
+        )
+        record["status"] = "ok"
+    except Exception as error:  # papermill raises for a failed cell; the notebook is kept
+        record["status"] = "failed"
+        record["error"] = f"{type(error).__name__}: {error}"[:4000]
+    record["seconds"] = round(time.monotonic() - started, 2)
+    if executed.exists():
+        record["html"] = publish.render_html(executed, run_dir / f"{stage}.html", with_code=False).name
+        record["html_with_code"] = publish.render_html(
+            executed, run_dir / f"{stage}.code.html", with_code=True).name
+    record["counts"] = stage_counts.read(run_dir, stage)
+    return record
+
+
+def _write_run_pages(run: dict, run_dir: Path) -> None:
+    headline_path = run_dir / HEADLINE_FILE
+    if headline_path.exists():
+        run["headline"] = json.loads(headline_path.read_text())
+    (run_dir / "manifest.json").write_text(json.dumps(run, indent=2, default=str))
+    (run_dir / "index.html").write_text(publish.index_page(run), encoding="utf-8")
+
+
+def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: str | None = None) -> int:
+    """Run every stage of a params profile; return the process exit code."""
+    params_file = Path(params_file)
+    try:
+        loaded = parameters.load(params_file)
+        per_stage = parameters.validate(loaded)
+    except (parameters.ParameterError, OSError) as error:
+        print(f"error: {params_file}: {error}", file=sys.stderr)
+        return 2
+
+    run_id = run_id or new_run_id(params_file)
+    run_dir = (Path(reports_root) / run_id).resolve()
+    run_dir.mkdir(parents=True, exist_ok=False)
+    os.environ["LOGANALYSIS_SPARK_LOG"] = str(run_dir / "spark.log")
+    run = {"run_id": run_id, "params_file": str(params_file), "parameters": loaded,
+           "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "status": "running", "versions": versions(), "stages": []}
+    _say(f"run {run_id}: {len(per_stage)} stages -> {run_dir}")
+
+    run_started = time.monotonic()
+    for stage, stage_params in per_stage.items():
+        if run["status"] == "failed":
+            run["stages"].append({"name": stage, "status": "skipped"})
+            continue
+        _say(f"[{time.monotonic() - run_started:7.1f}s] {stage} ...")
+        record = _run_stage(stage, parameters.with_absolute_paths(stage_params, Path.cwd()), run_dir)
+        run["stages"].append(record)
+        _say(f"[{time.monotonic() - run_started:7.1f}s] {stage} {record['status']} in {record['seconds']:.1f}s")
+        if record["status"] == "failed":
+            run["status"] = "failed"
+            run["error"] = f"{stage} failed: {record['error']}"
+    if run["status"] == "running":
+        run["status"] = "ok"
+    run["seconds"] = round(time.monotonic() - run_started, 2)
+    _write_run_pages(run, run_dir)
+    _say(f"run {run['status']} in {run['seconds']:.1f}s: {run_dir / 'index.html'}")
+    if run["status"] == "failed":
+        print(f"error: {run['error'].splitlines()[0]}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,71 @@
+"""The canonical log record: the one schema every stage reads and writes."""
+
+from pyspark.sql import types as T
+
+LOG_SCHEMA = T.StructType(
+    [
+        T.StructField("timestamp", T.TimestampType()),  # UTC
+        T.StructField("service", T.StringType()),
+        T.StructField("environment", T.StringType()),
+        T.StructField("host", T.StringType()),
+        T.StructField("level", T.StringType()),
+        T.StructField("status_code", T.IntegerType()),
+        T.StructField("response_time_ms", T.DoubleType()),
+        T.StructField("method", T.StringType()),
+        T.StructField("endpoint", T.StringType()),
+        T.StructField("client_ip", T.StringType()),
+        T.StructField("user_id", T.StringType()),
+        T.StructField("message", T.StringType()),
+        T.StructField("trace_id", T.StringType()),
+        # Not in every source (the synthetic logs and access logs have it), so nullable.
+        T.StructField("bytes_sent", T.LongType()),
+    ]
+)
+
+LOG_FIELDS = [field.name for field in LOG_SCHEMA.fields]
+
+# Without these a record cannot be placed on a service's timeline, so it is quarantined.
+# Everything else may be null: an access log has no trace id, a metric series no status code.
+REQUIRED_FIELDS = ("timestamp", "service", "environment")
+
+CORRUPT_RECORD = "_corrupt_record"
+
+# Raw lines are parsed with every field as a string, so a wrong-typed value is caught by
+# an explicit cast (and quarantined with its field name) instead of silently nulled.
+RAW_JSON_SCHEMA = T.StructType(
+    [T.StructField(name, T.StringType()) for name in LOG_FIELDS]
+    + [T.StructField(CORRUPT_RECORD, T.StringType())]
+)
+
+QUARANTINE_SCHEMA = T.StructType(
+    [
+        T.StructField("reason", T.StringType(), nullable=False),
+        T.StructField("raw_line", T.StringType()),
+        T.StructField("source_file", T.StringType()),
+    ]
+)
+
+LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+
+# Ground truth: incidents injected by the generator, or labelled windows of real data.
+TRUTH_INCIDENT_SCHEMA = T.StructType(
+    [
+        T.StructField("incident_id", T.IntegerType()),
+        T.StructField("kind", T.StringType()),
+        T.StructField("service", T.StringType()),
+        T.StructField("environment", T.StringType()),
+        T.StructField("start", T.TimestampType()),
+        T.StructField("end", T.TimestampType()),  # exclusive
+        T.StructField("magnitude", T.DoubleType()),
+    ]
+)
+
+EVALUATION_SCHEMA = T.StructType(
+    [T.StructField(name, T.LongType()) for name in ("truth_windows", "caught", "events", "false_events")]
+    + [T.StructField(name, T.DoubleType()) for name in ("precision", "recall", "f1", "mean_delay_minutes")]
+)
+
+TRUTH_MATCH_SCHEMA = T.StructType(
+    TRUTH_INCIDENT_SCHEMA.fields
+    + [T.StructField("detected", T.BooleanType()), T.StructField("delay_minutes", T.DoubleType())]
+)

@@ -1,0 +1,98 @@
+"""The one place a Spark session is built."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from pyspark.sql import SparkSession
+
+# Local mode runs the executors inside the driver JVM, so the driver needs room for them.
+LOCAL_DRIVER_MEMORY = "4g"
+
+
+def quiet_log4j_config() -> str:
+    """Path of the packaged log4j2 config that keeps Spark's INFO/WARN chatter out of notebooks."""
+    return str(resources.files("loganalysis").joinpath("log4j2.properties"))
+
+
+def spark_log_path() -> str:
+    """Where the JVM's own output goes: the run folder when the runner sets it."""
+    return os.environ.get("LOGANALYSIS_SPARK_LOG") or os.path.join(tempfile.gettempdir(), "loganalysis-spark.log")
+
+
+@contextmanager
+def _process_output_to(path: str) -> Iterator[None]:
+    """Point this process's stdout/stderr at `path` while the JVM starts, so the JVM inherits
+    the file: its startup banners and warnings then stay out of notebook outputs."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, log):
+            os.close(fd)
+
+
+def get_spark(
+    master: str = "local[*]",
+    app_name: str = "loganalysis",
+    conf: dict | None = None,
+) -> SparkSession:
+    """Build (or reuse) the session every stage uses: UTC, no console progress bars, quiet logs.
+
+    `conf` entries override the defaults, so a params profile can size executors for a cluster.
+    """
+    quiet = f"-Dlog4j2.configurationFile=file:{quiet_log4j_config()}"
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": quiet,
+        "spark.executor.extraJavaOptions": quiet,
+        # Adaptive execution coalesces small shuffles, so a small default suits both
+        # the tiny test data and a 10M-record run on a laptop.
+        "spark.sql.shuffle.partitions": "16",
+        "spark.sql.adaptive.enabled": "true",
+        # Keeps a writer open per partition folder instead of sorting every task by folder.
+        "spark.sql.maxConcurrentOutputFileWriters": "64",
+        # Arrow moves small pandas frames (plans, aggregates) across the driver boundary fast.
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+    if master.startswith("local"):
+        settings["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
+        # Python workers run the driver's interpreter, so they import the same packages
+        # (PySpark reads the worker interpreter from the environment when the context starts).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    settings.update({key: str(value) for key, value in (conf or {}).items()})
+
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    with _process_output_to(spark_log_path()):
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    if not master.startswith("local"):
+        spark.sparkContext.addPyFile(package_zip())
+    return spark
+
+
+def package_zip() -> str:
+    """This package zipped, for executors on other machines to import (RDD functions)."""
+    package_dir = Path(__file__).resolve().parent
+    target = Path(tempfile.mkdtemp(prefix="loganalysis-")) / "loganalysis.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in package_dir.rglob("*.py"):
+            archive.write(path, Path("loganalysis") / path.relative_to(package_dir))
+    return str(target)

@@ -1,0 +1,153 @@
+"""Whole-or-nothing outputs.
+
+A stage writes every output into a staging folder and swaps them all into place only when
+the last one is complete. Readers refuse an output without Spark's `_SUCCESS` marker, so a
+half-written folder is never mistaken for a result. Paths go through Hadoop's FileSystem API,
+so the same code serves local folders, `file://`, `hdfs://` and `s3a://` URIs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
+
+SUCCESS_MARKER = "_SUCCESS"
+
+# Test hook: "<output name>:<n>" makes every write task of that output with partition id >= n
+# raise, after the tasks before it have written their files. It proves a failure mid-write
+# leaves the previous outputs intact.
+FAULT_ENV = "LOGANALYSIS_FAIL_WRITE"
+
+
+class IncompleteOutputError(RuntimeError):
+    """An output folder is missing or has no success marker."""
+
+
+def _jvm_path(spark: SparkSession, path: str):
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return fs, hadoop_path
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    fs, hadoop_path = _jvm_path(spark, path)
+    return fs.exists(hadoop_path)
+
+
+def is_complete(spark: SparkSession, path: str) -> bool:
+    return path_exists(spark, f"{path.rstrip('/')}/{SUCCESS_MARKER}")
+
+
+def require_complete(spark: SparkSession, path: str) -> None:
+    if not is_complete(spark, path):
+        state = "has no _SUCCESS marker" if path_exists(spark, path) else "does not exist"
+        raise IncompleteOutputError(
+            f"{path} {state}: run the stage that writes it first (an output without its "
+            "marker is incomplete and is never read)."
+        )
+
+
+def read_parquet(spark: SparkSession, path: str, schema: T.StructType | None = None) -> DataFrame:
+    """Read a stage output, refusing one that is incomplete."""
+    require_complete(spark, path)
+    reader = spark.read.schema(schema) if schema is not None else spark.read
+    return reader.parquet(path)
+
+
+def delete(spark: SparkSession, path: str) -> None:
+    fs, hadoop_path = _jvm_path(spark, path)
+    if fs.exists(hadoop_path):
+        fs.delete(hadoop_path, True)
+
+
+def _rename(spark: SparkSession, source: str, target: str) -> None:
+    fs, source_path = _jvm_path(spark, source)
+    _, target_path = _jvm_path(spark, target)
+    fs.mkdirs(target_path.getParent())
+    if not fs.rename(source_path, target_path):
+        raise OSError(f"could not move {source} to {target}")
+
+
+def _fault_column(name: str) -> Column | None:
+    spec = os.environ.get(FAULT_ENV, "")
+    target, _, after = spec.partition(":")
+    if target != name:
+        return None
+    return F.when(
+        F.spark_partition_id() >= int(after or 0),
+        F.raise_error(F.lit(f"injected write fault in output {name!r}")),
+    )
+
+
+class StageOutputs:
+    """The outputs of one stage run, staged and then committed together.
+
+    Use through `stage_outputs(...)`; write with `write_parquet` / `write_text`, each
+    output named by its final path.
+    """
+
+    def __init__(self, spark: SparkSession, staging_root: str):
+        self.spark = spark
+        self.staging_root = staging_root.rstrip("/")
+        self._staged: dict[str, str] = {}
+
+    def _stage_path(self, final_path: str) -> str:
+        staged = f"{self.staging_root}/{len(self._staged):02d}"
+        self._staged[final_path] = staged
+        return staged
+
+    def _with_fault_hook(self, df: DataFrame, final_path: str) -> DataFrame:
+        fault = _fault_column(final_path.rstrip("/").rsplit("/", 1)[-1])
+        if fault is None:
+            return df
+        return df.withColumn("__fault", fault).drop("__fault")
+
+    def write_parquet(
+        self, df: DataFrame, final_path: str, partition_by: list[str] | None = None
+    ) -> None:
+        writer = self._with_fault_hook(df, final_path).write.mode("error")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(self._stage_path(final_path))
+
+    def write_text(self, df: DataFrame, final_path: str, partition_by: list[str]) -> None:
+        """Write a single string column `value` as text lines, one folder per partition value."""
+        (
+            self._with_fault_hook(df, final_path)
+            .write.mode("error")
+            .partitionBy(*partition_by)
+            .option("compression", "none")
+            .text(self._stage_path(final_path))
+        )
+
+    def read_parquet(self, final_path: str, schema: T.StructType | None = None) -> DataFrame:
+        """An output written earlier in this stage, read from staging before it is committed."""
+        return read_parquet(self.spark, self._staged[final_path], schema)
+
+    def commit(self) -> None:
+        """Swap every staged output into place: the old one aside, the new one in, the old one gone."""
+        for final_path, staged in self._staged.items():
+            require_complete(self.spark, staged)
+        for final_path, staged in self._staged.items():
+            retired = f"{staged}-retired"
+            if path_exists(self.spark, final_path):
+                _rename(self.spark, final_path, retired)
+            _rename(self.spark, staged, final_path)
+            delete(self.spark, retired)
+
+
+@contextmanager
+def stage_outputs(spark: SparkSession, staging_parent: str) -> Iterator[StageOutputs]:
+    """Stage a set of outputs; commit them all if the block succeeds, discard them if it raises."""
+    staging_root = f"{staging_parent.rstrip('/')}/{uuid.uuid4().hex}"
+    outputs = StageOutputs(spark, staging_root)
+    try:
+        yield outputs
+        outputs.commit()
+    finally:
+        delete(spark, staging_root)
