@@ -105,7 +105,8 @@ class StageOutputs:
         fault = _fault_column(final_path.rstrip("/").rsplit("/", 1)[-1])
         if fault is None:
             return df
-        return df.withColumn("__fault", fault).drop("__fault")
+        # A filter, not a dropped column: the optimizer prunes unused columns, never a predicate.
+        return df.where(fault.isNull())
 
     def write_parquet(
         self, df: DataFrame, final_path: str, partition_by: list[str] | None = None

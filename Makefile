@@ -1,0 +1,24 @@
+# One command runs the pipeline, one runs the tests; both set up what they need first.
+PARAMS ?= params/default.yaml
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: setup run test bench lab clean strip
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup  ## run every stage on PARAMS (default: params/default.yaml)
+	$(PY) -m loganalysis run --params $(PARAMS)
+
+test: setup  ## the test suite (unit tests, notebook checks, pipeline smoke test)
+	$(PY) -m pytest -q
+
+lab: setup  ## JupyterLab on the notebooks, with this project's environment as its kernel
+	$(VENV)/bin/jupyter lab notebooks/
+
+strip:  ## remove outputs from the notebooks before committing
+	$(VENV)/bin/nbstripout --keep-metadata-keys cell.metadata.tags notebooks/*.ipynb
+
+clean:  ## generated data and reports
+	rm -rf data/*/ reports/

@@ -1,0 +1,140 @@
+"""Sliding-window z-scores against a numpy reference, incidents from hand-made sequences,
+per-record z-scores, and scoring against ground truth."""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loganalysis import anomalies, evaluate, record_scores
+from loganalysis.schema import LOG_SCHEMA
+
+T0 = datetime(2026, 11, 2, 0, 0)
+BUCKET = 60
+
+
+def series_frame(spark, values, requests=100):
+    """A one-series time series with mean_ms = values (None for a missing value)."""
+    rows = [("svc", "prod", T0 + timedelta(minutes=i), BUCKET, requests, 0, 0.0, v, v)
+            for i, v in enumerate(values)]
+    return spark.createDataFrame(rows, "service string, environment string, bucket timestamp, "
+                                       "bucket_seconds int, requests long, errors_5xx long, error_rate double, "
+                                       "mean_ms double, p95_ms double")
+
+
+def numpy_z(values, window, min_history, method, relative_floor, absolute_floor):
+    """The reference: each point against the `window` points before it, never itself."""
+    out = []
+    for i, v in enumerate(values):
+        history = np.array([x for x in values[max(0, i - window):i] if x is not None], dtype=float)
+        if v is None or len(history) < min_history:
+            out.append(None)
+            continue
+        if method == "mean":
+            center, spread = history.mean(), (history.std(ddof=1) if len(history) > 1 else np.nan)
+        else:
+            center = np.median(history)
+            spread = 1.4826 * np.median(np.abs(history - center))
+        scale = np.nanmax([spread, abs(center) * relative_floor, absolute_floor])
+        out.append((v - center) / scale)
+    return out
+
+
+def scored(spark, values, window=10, **overrides):
+    config = anomalies.DetectorConfig(window_seconds=window * BUCKET, min_history=5, **overrides)
+    result = (anomalies.score_series(series_frame(spark, values), BUCKET, config)
+              .where("metric = 'mean_ms'").orderBy("bucket").toPandas())
+    return config, result
+
+
+RNG = np.random.default_rng(7)
+NOISY = [float(x) for x in RNG.normal(100, 10, 40).round(2)]
+
+
+@pytest.mark.parametrize("method", ["mean", "robust"])
+@pytest.mark.parametrize("values", [
+    NOISY,
+    [50.0] * 20,                                   # constant: the floor keeps z finite
+    [10.0, 12.0, 11.0],                            # shorter than the warm-up: nothing scored
+    NOISY[:12] + [None, None] + NOISY[12:25],      # nulls: skipped in history, not scored
+])
+def test_z_scores_match_numpy(spark, method, values):
+    config, result = scored(spark, values, method=method)
+    expected = numpy_z(values, 10, 5, method, config.relative_floor, config.absolute_floor["mean_ms"])
+    actual = [None if pd.isna(z) else z for z in result["z_score"]]
+    assert [e is None for e in expected] == [a is None for a in actual]
+    assert np.allclose([a for a in actual if a is not None], [e for e in expected if e is not None], rtol=1e-9)
+
+
+def test_a_point_never_enters_its_own_baseline(spark):
+    values = [100.0] * 15 + [1000.0]
+    _, result = scored(spark, values, method="mean")
+    last = result.iloc[-1]
+    assert last["baseline"] == pytest.approx(100.0)  # the spike is not in its own baseline
+    assert last["z_score"] > 100
+
+
+def test_persistence_and_merging(spark):
+    # one-bucket blip (ignored with persistence 2), then a three-bucket spike, a gap, two more
+    values = [100.0] * 12 + [900.0] + [100.0] * 3 + [900.0] * 3 + [100.0] + [900.0] * 2 + [100.0] * 3
+    # a window long enough that the spikes stay a minority of it (the median is not moved)
+    config, result = scored(spark, values, window=20, method="robust", persistence=2)
+    flagged = result.loc[result["flagged"], "bucket"].dt.minute.tolist()
+    assert flagged == [12, 16, 17, 18, 20, 21]
+    spark_scored = anomalies.score_series(series_frame(spark, values), BUCKET, config)
+    found = (anomalies.incidents(spark_scored.where("metric = 'mean_ms'"), BUCKET, persistence=2)
+             .orderBy("start").toPandas())
+    assert [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
+        (16, 19, 3), (20, 22, 2)]
+    assert (found["direction"] == "up").all()
+
+
+def test_dips_are_flagged_only_where_watched(spark):
+    values = [100.0] * 12 + [5.0] * 3 + [100.0] * 3
+    _, watched = scored(spark, values, direction={"mean_ms": "both"})
+    _, ignored = scored(spark, values, direction={"mean_ms": "up"})
+    assert watched["direction"].tolist()[12:15] == ["down"] * 3
+    assert not ignored["flagged"].any()
+
+
+def test_record_z_scores_use_only_earlier_buckets(spark):
+    rng = np.random.default_rng(3)
+    rows, latencies = [], {}
+    for minute in range(6):
+        values = rng.normal(100, 10, 5).round(1).tolist()
+        latencies[minute] = values
+        for k, v in enumerate(values):
+            record = dict(timestamp=T0 + timedelta(minutes=minute, seconds=k), service="svc",
+                          environment="prod", response_time_ms=v)
+            rows.append(tuple(record.get(f) for f in LOG_SCHEMA.names))
+    df = spark.createDataFrame(rows, LOG_SCHEMA)
+    baseline = record_scores.trailing_latency_baseline(
+        record_scores.bucket_latency_sums(df, BUCKET), BUCKET, window_seconds=3 * BUCKET, min_records=5)
+    enriched = record_scores.with_record_z_scores(df, baseline, BUCKET, 0.0, 0.0).orderBy("timestamp").toPandas()
+    for minute in range(6):
+        history = [v for m in range(max(0, minute - 3), minute) for v in latencies[m]]
+        got = enriched[enriched["bucket"] == pd.Timestamp(T0 + timedelta(minutes=minute))]
+        if not history:
+            assert got["z_score"].isna().all()
+            continue
+        mean, std = np.mean(history), np.std(history, ddof=1)
+        assert np.allclose(got["z_score"], (np.array(latencies[minute]) - mean) / std, rtol=1e-9)
+
+
+def test_evaluation_counts_events_and_windows():
+    t = pd.Timestamp("2026-11-02 10:00")
+    truth = pd.DataFrame({"incident_id": [1, 2], "kind": ["latency_spike", "error_burst"],
+                          "service": ["a", "b"], "environment": ["prod", "prod"],
+                          "start": [t, t], "end": [t + pd.Timedelta(minutes=20)] * 2, "magnitude": [3.0, 0.2]})
+    incidents = pd.DataFrame({"service": ["a", "a", "c"], "environment": ["prod"] * 3,
+                              "metric": ["mean_ms", "p95_ms", "requests"],
+                              "start": [t + pd.Timedelta(minutes=2), t + pd.Timedelta(minutes=3), t],
+                              "end": [t + pd.Timedelta(minutes=10), t + pd.Timedelta(minutes=12),
+                                      t + pd.Timedelta(minutes=5)]})
+    events = evaluate.merge_into_events(incidents)
+    assert len(events) == 2 and events.iloc[0]["metrics"] == "mean_ms, p95_ms"
+    matches, summary = evaluate.score(events, truth)
+    assert matches["detected"].tolist() == [True, False]
+    assert matches["delay_minutes"].tolist()[0] == 2.0
+    assert (summary["precision"], summary["recall"], summary["false_events"]) == (0.5, 0.5, 1)

@@ -1,0 +1,129 @@
+"""Metrics against independent pandas/numpy computations, and DataFrame vs RDD agreement."""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from pyspark.sql import types as T
+from pyspark.testing import assertDataFrameEqual
+
+from loganalysis import metrics, metrics_rdd
+from loganalysis.schema import LOG_SCHEMA
+
+T0 = datetime(2026, 11, 2, 10, 0, 0)
+
+
+def records(spark, rows):
+    """rows: (service, environment, status, latency, seconds after T0, message, endpoint)."""
+    full = [dict(timestamp=T0 + timedelta(seconds=sec), service=s, environment=e, status_code=st_,
+                 response_time_ms=lat, message=msg, endpoint=ep)
+            for s, e, st_, lat, sec, msg, ep in rows]
+    return spark.createDataFrame([tuple(r.get(f) for f in LOG_SCHEMA.names) for r in full], LOG_SCHEMA)
+
+
+EDGE_ROWS = [
+    ("api", "prod", 200, 10.0, 0, "ok", "/a"),
+    ("api", "prod", 503, 30.0, 30, "upstream timeout", "/a"),
+    ("api", "prod", 404, None, 70, "not found", "/b"),   # null latency
+    ("api", "prod", 200, 20.0, 75, "ok", "/b"),
+    ("api", "prod", 500, 50.0, 130, "upstream timeout", "/b"),
+    ("solo", "dev", 200, 7.0, 5, "ok", "/s"),            # a series with one record
+    ("down", "prod", 500, 100.0, 1, "boom", "/d"),       # all errors
+    ("down", "prod", 502, 300.0, 2, "boom", "/d"),
+    ("api", "staging", None, None, 3, "?", "/a"),        # no status, no latency
+]
+
+
+def pandas_summary(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["service", "environment", "status", "latency", "sec", "msg", "ep"])
+    out = []
+    for (service, env), g in df.groupby(["service", "environment"]):
+        lat = g["latency"].dropna().to_numpy(dtype=float)
+        status = g["status"].dropna()
+        n = len(g)
+        pct = (lambda q: float(np.percentile(lat, q))) if len(lat) else (lambda q: None)
+        out.append({"service": service, "environment": env, "requests": n,
+                    "errors_5xx": int((status >= 500).sum()), "error_rate_5xx": (status >= 500).sum() / n,
+                    "errors_4xx": int(status.between(400, 499).sum()),
+                    "error_rate_4xx": status.between(400, 499).sum() / n,
+                    "mean_ms": float(lat.mean()) if len(lat) else None,
+                    "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
+                    "max_ms": float(lat.max()) if len(lat) else None})
+    return pd.DataFrame(out)
+
+
+def test_summary_matches_pandas_on_edge_cases(spark):
+    actual = metrics.summarize(records(spark, EDGE_ROWS)).toPandas()
+    expected = pandas_summary(EDGE_ROWS)
+    assert metrics_rdd.compare_summaries(expected, actual, rtol=1e-12).empty
+    assert len(actual) == 4
+
+
+def test_rdd_summary_matches_dataframe_summary(spark):
+    df = records(spark, EDGE_ROWS)
+    differences = metrics_rdd.compare_summaries(metrics.summarize(df).toPandas(),
+                                                metrics_rdd.summarize_rdd(df), rtol=1e-12)
+    assert differences.empty, differences
+
+
+def test_compare_summaries_reports_a_real_difference():
+    left = pandas_summary(EDGE_ROWS)
+    right = left.copy()
+    right.loc[0, "p95_ms"] += 0.5
+    diff = metrics_rdd.compare_summaries(left, right, rtol=1e-9)
+    assert list(diff["metric"]) == ["p95_ms"]
+
+
+def test_exact_percentile_interpolates_like_numpy():
+    from collections import Counter
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]
+    for q in (0.0, 0.5, 0.95, 0.99, 1.0):
+        assert metrics_rdd.exact_percentile(Counter(values), q) == pytest.approx(np.percentile(values, q * 100))
+
+
+def test_timeseries_buckets_and_rates(spark):
+    ts = metrics.timeseries(records(spark, EDGE_ROWS), 60).where("service = 'api' AND environment = 'prod'")
+    expected = spark.createDataFrame(
+        [("api", "prod", T0, 60, 2, 1, 0.5, 20.0),
+         ("api", "prod", T0 + timedelta(minutes=1), 60, 2, 0, 0.0, 20.0),
+         ("api", "prod", T0 + timedelta(minutes=2), 60, 1, 1, 1.0, 50.0)],
+        "service string, environment string, bucket timestamp, bucket_seconds int, requests long, "
+        "errors_5xx long, error_rate double, mean_ms double")
+    assertDataFrameEqual(ts.drop("p95_ms"), expected, rtol=1e-9)
+
+
+def test_bucket_seconds_parses_and_refuses():
+    assert metrics.bucket_seconds("1 minute") == 60
+    assert metrics.bucket_seconds("5 minutes") == 300
+    assert metrics.bucket_seconds("2 hours") == 7200
+    with pytest.raises(ValueError):
+        metrics.bucket_seconds("fortnightly")
+
+
+def test_top_error_messages_ranks_per_service(spark):
+    top = metrics.top_error_messages(records(spark, EDGE_ROWS), 1).orderBy("service").collect()
+    assert [(r.service, r.message, r.occurrences) for r in top] == [
+        ("api", "upstream timeout", 2), ("down", "boom", 2)]
+
+
+def test_top_error_endpoints(spark):
+    top = metrics.top_error_endpoints(records(spark, EDGE_ROWS), 5).where("service = 'api'").orderBy("rank").collect()
+    assert [(r.endpoint, r.requests, r.errors_5xx) for r in top] == [("/a", 3, 1), ("/b", 3, 1)]
+
+
+row_strategy = st.tuples(
+    st.sampled_from(["a", "b", "c"]), st.sampled_from(["prod", "dev"]),
+    st.one_of(st.none(), st.sampled_from([200, 201, 301, 404, 429, 500, 503])),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=5000, allow_nan=False).map(lambda x: round(x, 1))),
+    st.integers(0, 3600), st.just("m"), st.just("/e"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(row_strategy, min_size=1, max_size=60))
+def test_dataframe_and_rdd_summaries_agree_on_any_input(spark, rows):
+    df = records(spark, rows).repartition(3)
+    differences = metrics_rdd.compare_summaries(metrics.summarize(df).toPandas(),
+                                                metrics_rdd.summarize_rdd(df), rtol=1e-9)
+    assert differences.empty, differences

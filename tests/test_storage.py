@@ -1,0 +1,50 @@
+"""Whole-or-nothing outputs and readers that refuse incomplete ones."""
+
+import os
+
+import pytest
+
+from loganalysis import storage
+
+
+def test_commit_swaps_outputs_in_together(spark, tmp_path):
+    root = str(tmp_path)
+    with storage.stage_outputs(spark, f"{root}/_staging") as out:
+        out.write_parquet(spark.range(3), f"{root}/a")
+        out.write_parquet(spark.range(5), f"{root}/b")
+        assert not os.path.exists(f"{root}/a")  # nothing visible before the commit
+    assert storage.read_parquet(spark, f"{root}/a").count() == 3
+    assert storage.read_parquet(spark, f"{root}/b").count() == 5
+    assert os.listdir(f"{root}/_staging") == []
+
+
+def test_a_failing_stage_leaves_previous_outputs_untouched(spark, tmp_path):
+    root = str(tmp_path)
+    with storage.stage_outputs(spark, f"{root}/_staging") as out:
+        out.write_parquet(spark.range(3), f"{root}/a")
+    before = sorted(os.listdir(f"{root}/a"))
+    with pytest.raises(RuntimeError):
+        with storage.stage_outputs(spark, f"{root}/_staging") as out:
+            out.write_parquet(spark.range(100), f"{root}/a")
+            raise RuntimeError("stage failed after writing")
+    assert sorted(os.listdir(f"{root}/a")) == before
+    assert storage.read_parquet(spark, f"{root}/a").count() == 3
+
+
+def test_injected_write_fault_fails_mid_write(spark, tmp_path, monkeypatch):
+    root = str(tmp_path)
+    monkeypatch.setenv(storage.FAULT_ENV, "a:1")
+    with pytest.raises(Exception, match="injected write fault"):
+        with storage.stage_outputs(spark, f"{root}/_staging") as out:
+            out.write_parquet(spark.range(0, 100, numPartitions=4), f"{root}/a")
+    assert not os.path.exists(f"{root}/a")
+
+
+def test_readers_refuse_output_without_success_marker(spark, tmp_path):
+    path = str(tmp_path / "half")
+    spark.range(3).write.parquet(path)
+    os.remove(os.path.join(path, "_SUCCESS"))
+    with pytest.raises(storage.IncompleteOutputError, match="_SUCCESS"):
+        storage.read_parquet(spark, path)
+    with pytest.raises(storage.IncompleteOutputError, match="does not exist"):
+        storage.read_parquet(spark, str(tmp_path / "never"))
