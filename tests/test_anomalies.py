@@ -23,21 +23,22 @@ def series_frame(spark, values, requests=100):
                                        "mean_ms double, p95_ms double")
 
 
-def numpy_z(values, window, min_history, method, relative_floor, absolute_floor):
-    """The reference: each point against the `window` points before it, never itself."""
+def numpy_z(values, window, min_history, method, relative_floor):
+    """The reference for a latency series: log latency of each point against the `window`
+    points before it (never itself), spread floored at a `relative_floor` change."""
+    logs = [None if v is None else np.log(v) for v in values]
     out = []
-    for i, v in enumerate(values):
-        history = np.array([x for x in values[max(0, i - window):i] if x is not None], dtype=float)
+    for i, v in enumerate(logs):
+        history = np.array([x for x in logs[max(0, i - window):i] if x is not None], dtype=float)
         if v is None or len(history) < min_history:
             out.append(None)
             continue
         if method == "mean":
-            center, spread = history.mean(), (history.std(ddof=1) if len(history) > 1 else np.nan)
+            center, spread = history.mean(), (history.std(ddof=1) if len(history) > 1 else 0.0)
         else:
             center = np.median(history)
             spread = 1.4826 * np.median(np.abs(history - center))
-        scale = np.nanmax([spread, abs(center) * relative_floor, absolute_floor])
-        out.append((v - center) / scale)
+        out.append((v - center) / max(spread, np.log1p(relative_floor)))
     return out
 
 
@@ -61,7 +62,7 @@ NOISY = [float(x) for x in RNG.normal(100, 10, 40).round(2)]
 ])
 def test_z_scores_match_numpy(spark, method, values):
     config, result = scored(spark, values, method=method)
-    expected = numpy_z(values, 10, 5, method, config.relative_floor, config.absolute_floor["mean_ms"])
+    expected = numpy_z(values, 10, 5, method, config.relative_floor)
     actual = [None if pd.isna(z) else z for z in result["z_score"]]
     assert [e is None for e in expected] == [a is None for a in actual]
     assert np.allclose([a for a in actual if a is not None], [e for e in expected if e is not None], rtol=1e-9)
@@ -72,7 +73,8 @@ def test_a_point_never_enters_its_own_baseline(spark):
     _, result = scored(spark, values, method="mean")
     last = result.iloc[-1]
     assert last["baseline"] == pytest.approx(100.0)  # the spike is not in its own baseline
-    assert last["z_score"] > 100
+    # log scale, flat history: the spread is the relative floor, so z = ln(10) / ln(1.05)
+    assert last["z_score"] == pytest.approx(np.log(10) / np.log1p(0.05))
 
 
 def test_persistence_and_merging(spark):
@@ -88,6 +90,29 @@ def test_persistence_and_merging(spark):
     assert [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
         (16, 19, 3), (20, 22, 2)]
     assert (found["direction"] == "up").all()
+
+
+def binomial_series(spark, requests, errors):
+    rows = [("svc", "prod", T0 + timedelta(minutes=i), BUCKET, n, e, e / n, 50.0, 80.0)
+            for i, (n, e) in enumerate(zip(requests, errors))]
+    return spark.createDataFrame(rows, "service string, environment string, bucket timestamp, "
+                                       "bucket_seconds int, requests long, errors_5xx long, error_rate double, "
+                                       "mean_ms double, p95_ms double")
+
+
+def test_error_rate_is_scored_against_the_pooled_rate_with_binomial_spread(spark):
+    requests = [200] * 12 + [20, 200]
+    errors = [1] * 12 + [2, 10]
+    config = anomalies.DetectorConfig(window_seconds=12 * BUCKET, min_history=5)
+    rate = (anomalies.score_series(binomial_series(spark, requests, errors), BUCKET, config)
+            .where("metric = 'error_rate'").orderBy("bucket").toPandas())
+    pooled = 12 / 2400
+    # 2 errors in 20 requests: binomial spread of a 20-request bucket
+    quiet = (2 / 20 - pooled) / max(np.sqrt(pooled * (1 - pooled) / 20), 0.01)
+    busy = (10 / 200 - (11 + 2) / (11 * 200 + 20)) / max(np.sqrt(0.0059 * (1 - 0.0059) / 200), 0.01)
+    assert rate["baseline"].iloc[12] == pytest.approx(pooled)
+    assert rate["z_score"].iloc[12] == pytest.approx(quiet)
+    assert rate["z_score"].iloc[13] == pytest.approx(busy, rel=1e-2)
 
 
 def test_dips_are_flagged_only_where_watched(spark):

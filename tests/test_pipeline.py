@@ -4,6 +4,7 @@ and page, a rerun gives the same outputs, and a stage failing mid-write changes 
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ PARQUET_OUTPUTS = ["ground_truth/incidents", "ground_truth/bad_lines", "clean_lo
                    "metrics/top_error_endpoints", "metrics/environment_comparison", "enriched",
                    "anomalies/scored_series", "anomalies/incidents", "anomalies/explanations",
                    "anomalies/evaluation", "anomalies/truth_matches", "insights/headline"]
+
+CHARTS = {"01_generate_logs": 3, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 7}
 
 pytestmark = pytest.mark.pipeline
 
@@ -82,10 +85,11 @@ def test_pages_embed_charts_and_index_links_them(first_run):
         assert (run_dir / f"{stage}.ipynb").exists()
         for page in (f"{stage}.html", f"{stage}.code.html"):
             assert (run_dir / page).exists()
-    for stage in ("01_generate_logs", "02_compute_metrics", "03_detect_anomalies", "04_aggregate_insights"):
+    # charts each stage draws, embedded as images (not linked files, not "<Figure ...>" text)
+    for stage, charts in CHARTS.items():
         html = (run_dir / f"{stage}.html").read_text()
-        assert "data:image/png;base64," in html, stage
-        assert "Traceback" not in html
+        assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == charts, stage
+        assert "<Figure size" not in html and "Traceback" not in html
     index = (run_dir / "index.html").read_text()
     assert all(f'href="{stage}.html"' in index for stage in STAGES)
 

@@ -6,6 +6,7 @@ just before the bucket being scored, so a spike never dilutes its own baseline.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
@@ -16,6 +17,9 @@ SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
 METRIC_KEYS = [*SERIES_KEYS, "metric"]
 
 
+LATENCY_METRICS = ("mean_ms", "p95_ms")
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     window_seconds: int = 3600          # trailing baseline length
@@ -24,9 +28,8 @@ class DetectorConfig:
     persistence: int = 2                # consecutive flagged buckets before an incident opens
     method: str = "robust"              # "robust" (median, MAD) or "mean" (mean, stddev)
     min_bucket_requests: int = 10       # rates and latencies of sparser buckets are not scored
-    relative_floor: float = 0.05        # spread never below this share of the baseline level
-    absolute_floor: dict = field(default_factory=lambda: {
-        "requests": 1.0, "error_rate": 0.01, "mean_ms": 1.0, "p95_ms": 1.0})
+    relative_floor: float = 0.05        # spread never below this relative change of the level
+    error_rate_floor: float = 0.01      # spread of the error rate never below one point
     direction: dict = field(default_factory=lambda: {
         "requests": "both", "error_rate": "up", "mean_ms": "up", "p95_ms": "up"})
 
@@ -54,14 +57,24 @@ def with_full_bucket_grid(ts: DataFrame, seconds: int) -> DataFrame:
 
 
 def long_series(ts: DataFrame, min_bucket_requests: int) -> DataFrame:
-    """One row per series x metric x bucket. Rates and latencies of buckets with too few
-    requests are null: one error in two requests is noise, not a 50% error rate."""
+    """One row per series x metric x bucket, with the bucket's request and error counts.
+
+    `signal` is what gets scored: latencies on a log scale (they are log-normal, so a doubling
+    is the same step at 20 ms as at 2 s), counts and rates as they are. Rates and latencies of
+    buckets with too few requests are null: one error in two requests is noise, not 50%.
+    """
     dense = F.col("requests") >= min_bucket_requests
     return (
-        ts.select(*SERIES_KEYS, "bucket",
+        ts.select(*SERIES_KEYS, "bucket", F.col("requests").alias("bucket_requests"),
+                  F.col("errors_5xx").alias("bucket_errors"),
                   F.col("requests").cast("double").alias("requests"),
-                  *[F.when(dense, F.col(m)).alias(m) for m in ("error_rate", "mean_ms", "p95_ms")])
-        .unpivot([*SERIES_KEYS, "bucket"], list(SCORED_METRICS), "metric", "value")
+                  *[F.when(dense, F.col(m)).alias(m) for m in ("error_rate", *LATENCY_METRICS)])
+        .unpivot([*SERIES_KEYS, "bucket", "bucket_requests", "bucket_errors"], list(SCORED_METRICS),
+                 "metric", "value")
+        # greatest() skips nulls, so the null check comes first: a missing latency stays missing
+        .withColumn("signal", F.when(F.col("value").isNull(), F.lit(None))
+                    .when(F.col("metric").isin(*LATENCY_METRICS), F.log(F.greatest("value", F.lit(1e-3))))
+                    .otherwise(F.col("value")))
         .withColumn("epoch", F.unix_timestamp("bucket"))
     )
 
@@ -83,37 +96,63 @@ def _median_of_sorted(values: Column) -> Column:
 
 
 def with_baseline(series: DataFrame, config: DetectorConfig) -> DataFrame:
-    """Baseline level and spread of each point from its trailing window."""
+    """Level (`center`) and `spread` of each point's trailing window, on the signal scale.
+
+    The error rate is a proportion, so its level is the window's pooled rate (all errors over
+    all requests) and its spread the binomial deviation for the bucket's own request count:
+    a quiet bucket is allowed a noisier rate than a busy one.
+    """
     window = trailing_window(config.window_seconds)
     if config.method == "mean":
-        return (
-            series.withColumn("history", F.count("value").over(window))
-            .withColumn("baseline", F.mean("value").over(window))
-            .withColumn("spread", F.stddev_samp("value").over(window))
+        scored = (
+            series.withColumn("history", F.count("signal").over(window))
+            .withColumn("center", F.mean("signal").over(window))
+            .withColumn("spread", F.stddev_samp("signal").over(window))
         )
-    # Robust: median and 1.4826 x MAD (equal to the stddev for normal data), which an
-    # ongoing incident inside the window barely moves.
-    history = F.array_sort(F.collect_list("value").over(window))
-    median = _median_of_sorted(F.col("_history"))
-    deviations = F.array_sort(F.transform("_history", lambda x: F.abs(x - F.col("baseline"))))
+    else:
+        # Robust: median and 1.4826 x MAD (equal to the stddev for normal data), which an
+        # ongoing incident inside the window barely moves.
+        deviations = F.array_sort(F.transform("_history", lambda x: F.abs(x - F.col("center"))))
+        scored = (
+            series.withColumn("_history", F.array_sort(F.collect_list("signal").over(window)))
+            .withColumn("history", F.size("_history"))
+            .withColumn("center", _median_of_sorted(F.col("_history")))
+            .withColumn("spread", F.lit(1.4826) * _median_of_sorted(deviations))
+            .drop("_history")
+        )
+    # Buckets with no traffic (filled in by the grid) have zero requests: try_divide gives null.
+    pooled_rate = F.try_divide(F.sum(F.when(F.col("value").isNotNull(), F.col("bucket_errors"))).over(window),
+                               F.sum(F.when(F.col("value").isNotNull(), F.col("bucket_requests"))).over(window))
+    is_rate = F.col("metric") == "error_rate"
     return (
-        series.withColumn("_history", history)
-        .withColumn("history", F.size("_history"))
-        .withColumn("baseline", median)
-        .withColumn("spread", F.lit(1.4826) * _median_of_sorted(deviations))
-        .drop("_history")
+        scored.withColumn("center", F.when(is_rate, pooled_rate).otherwise(F.col("center")))
+        .withColumn("spread", F.when(
+            is_rate, F.sqrt(F.try_divide(F.col("center") * (1 - F.col("center")), F.col("bucket_requests")))
+        ).otherwise(F.col("spread")))
     )
 
 
 def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
-    """z of each point against its baseline, floored spread; null during warm-up or for nulls."""
-    floors = F.create_map(*[x for k, v in config.absolute_floor.items() for x in (F.lit(k), F.lit(float(v)))])
-    scale = F.greatest(F.col("spread"), F.abs("baseline") * config.relative_floor,
-                       F.coalesce(floors[F.col("metric")], F.lit(0.0)))
-    return series.withColumn(
-        "z_score",
-        F.when((F.col("history") >= config.min_history) & F.col("value").isNotNull(),
-               (F.col("value") - F.col("baseline")) / scale),
+    """z of each point against its baseline, null during warm-up or for a null point.
+
+    The spread is floored so flat series do not explode: latencies by a relative change
+    (log scale), request counts by Poisson noise and the relative floor, error rates by
+    `error_rate_floor`.
+    """
+    metric, center = F.col("metric"), F.col("center")
+    floor = (
+        F.when(metric.isin(*LATENCY_METRICS), F.lit(math.log1p(config.relative_floor)))
+        .when(metric == "requests", F.greatest(F.sqrt(F.abs(center)), F.abs(center) * config.relative_floor,
+                                               F.lit(1.0)))
+        .otherwise(F.lit(config.error_rate_floor))
+    )
+    scale = F.greatest(F.coalesce(F.col("spread"), F.lit(0.0)), floor)
+    return (
+        series.withColumn("z_score", F.when(
+            (F.col("history") >= config.min_history) & F.col("signal").isNotNull(),
+            F.try_divide(F.col("signal") - center, scale)))
+        # the level in the metric's own units, for people reading the incident table
+        .withColumn("baseline", F.when(metric.isin(*LATENCY_METRICS), F.exp(center)).otherwise(center))
     )
 
 
@@ -136,8 +175,8 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
         .transform(lambda df: with_baseline(df, config))
         .transform(lambda df: with_z_score(df, config))
         .transform(lambda df: with_flags(df, config))
-        .select(*METRIC_KEYS, "bucket", "value", "history", "baseline", "spread", "z_score",
-                "direction", "flagged")
+        .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
+                "z_score", "direction", "flagged")
     )
 
 

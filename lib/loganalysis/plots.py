@@ -5,10 +5,6 @@ One seaborn style for all of them, titles that say what is shown and axes with u
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless runs; notebooks still display the returned figures inline
-
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd

@@ -49,7 +49,8 @@ def trailing_latency_baseline(sums: DataFrame, bucket_seconds: int, window_secon
     for col in ("n", "s1", "s2"):
         with_totals = with_totals.withColumn(f"cum_{col}", F.sum(col).over(running))
     n, s1, s2 = (F.col(f"w_{c}") for c in ("n", "s1", "s2"))
-    variance = F.greatest((s2 - s1 * s1 / n) / (n - 1), F.lit(0.0))
+    # a single-record baseline has no spread: try_divide turns n - 1 = 0 into null, not an error
+    variance = F.greatest(F.try_divide(s2 - s1 * s1 / n, n - 1), F.lit(0.0))
     return (
         with_totals.select(*SERIES_KEYS, "bucket", *[trailing(c).alias(f"w_{c}") for c in ("n", "s1", "s2")])
         .where(n >= min_records)
@@ -67,6 +68,6 @@ def with_record_z_scores(records: DataFrame, baseline: DataFrame, bucket_seconds
         records.transform(lambda df: with_bucket(df, bucket_seconds))
         # The baseline has one row per series x bucket: small enough to broadcast to every task.
         .join(F.broadcast(baseline), [*SERIES_KEYS, "bucket"], "left")
-        .withColumn("z_score", (F.col("response_time_ms") - F.col("baseline_mean_ms")) / scale)
+        .withColumn("z_score", F.try_divide(F.col("response_time_ms") - F.col("baseline_mean_ms"), scale))
         .select(*records.columns, *ENRICHED_COLUMNS)
     )
