@@ -47,9 +47,11 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     ranked = W.partitionBy("incident_id", "dimension").orderBy(F.col("excess_share").desc(), "value")
     return (
         counts
-        .withColumn("incident_share", F.col("incident_requests") / F.sum("incident_requests").over(group))
+        # An incident can have no affected requests (no record slow enough), a series no
+        # baseline traffic: try_divide makes those shares null instead of failing the stage.
+        .withColumn("incident_share", F.try_divide("incident_requests", F.sum("incident_requests").over(group)))
         .withColumn("baseline_share", F.coalesce(
-            F.col("baseline_requests") / F.sum("baseline_requests").over(group), F.lit(0.0)))
+            F.try_divide("baseline_requests", F.sum("baseline_requests").over(group)), F.lit(0.0)))
         .withColumn("excess_share", F.col("incident_share") - F.col("baseline_share"))
         .where(F.col("excess_share") > 0)
         .withColumn("rank", F.row_number().over(ranked))

@@ -41,7 +41,7 @@ def count_where(condition: Column) -> Column:
 
 
 def rate(numerator: str, denominator: str = "requests") -> Column:
-    return F.col(numerator) / F.col(denominator)
+    return F.try_divide(F.col(numerator), F.col(denominator))
 
 
 def time_bucket(seconds: int, ts_col: str = "timestamp") -> Column:
@@ -142,7 +142,7 @@ def environment_comparison(summary: DataFrame) -> DataFrame:
         summary.join(prod, "service", "left")
         .select("service", "environment", "requests", "error_rate_5xx", "p95_ms",
                 (F.col("error_rate_5xx") - F.col("prod_error_rate_5xx")).alias("error_rate_vs_prod"),
-                (F.col("p95_ms") / F.col("prod_p95_ms")).alias("p95_ratio_vs_prod"))
+                F.try_divide("p95_ms", "prod_p95_ms").alias("p95_ratio_vs_prod"))
         .orderBy("service", "environment")
     )
 

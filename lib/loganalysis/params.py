@@ -16,6 +16,7 @@ from typing import Any, Callable
 import papermill
 import yaml
 
+from loganalysis.ingest import ACCESS_FORMATS, TIME_UNITS_MS
 from loganalysis.metrics import bucket_seconds
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -29,7 +30,7 @@ RUNNER_KEYS = {"source": "synthetic"}
 # Set by the runner for each run; a params file may not set them.
 RUNNER_SUPPLIED = {"run_dir"}
 # Stage parameters that name a place: relative ones are taken from where the run starts.
-PATH_KEYS = ("data_root", "input_path", "ground_truth_path")
+PATH_KEYS = ("data_root", "input_path", "labels_path", "reference_results_path")
 
 _MASTER = re.compile(
     r"local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]"
@@ -119,9 +120,11 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("persistence", _positive, "must be at least 1 bucket"),
     ("min_history", _positive, "must be at least 1 bucket"),
     ("method", lambda v: v in ("robust", "mean"), "must be 'robust' or 'mean'"),
-    ("input_format", lambda v: v in ("json", "apache_common", "apache_combined", "combined_with_time",
-                                     "nginx_combined_with_time", "csv_series"),
-     "is not a known input format"),
+    ("input_format", lambda v: v in ("json", "csv_series", *ACCESS_FORMATS),
+     f"is not a known input format ({', '.join(['json', 'csv_series', *ACCESS_FORMATS])})"),
+    ("service_from", lambda v: v in ("constant", "vhost", "path_prefix"), "must be constant, vhost or path_prefix"),
+    ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
+    ("duration_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
 ]
 
 
@@ -131,6 +134,10 @@ def _cross_checks(effective: dict) -> list[str]:
         if bucket_seconds(effective["window"]) < bucket_seconds(effective["bucket"]):
             problems.append(f"window {effective['window']!r} is shorter than a bucket "
                             f"({effective['bucket']!r}): the baseline would be empty")
+        elif isinstance(effective.get("min_history"), int) and effective["min_history"] > (
+                bucket_seconds(effective["window"]) // bucket_seconds(effective["bucket"])):
+            problems.append(f"min_history {effective['min_history']} buckets is more than a {effective['window']!r} "
+                            f"window holds: no bucket would ever be scored")
     path = effective.get("input_path")
     if effective.get("source") == "ingest" and isinstance(path, str):
         local = path[len("file://"):] if path.startswith("file://") else (None if "://" in path else path)
@@ -186,6 +193,8 @@ def with_absolute_paths(stage_params: dict, base: Path) -> dict:
     resolved = dict(stage_params)
     for key in PATH_KEYS:
         value = resolved.get(key)
+        if key == "reference_results_path" and not value:
+            continue
         if isinstance(value, str) and value and "://" not in value and not os.path.isabs(value):
             resolved[key] = str((base / value).resolve())
     return resolved

@@ -23,6 +23,10 @@ class DataPaths:
     def ground_truth(self, name: str) -> str:
         return self._under("ground_truth", name)
 
+    @property
+    def ingest_quarantine(self) -> str:
+        return self._under("ingest_quarantine")
+
     # 02
     @property
     def clean_logs(self) -> str:

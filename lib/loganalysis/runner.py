@@ -50,6 +50,14 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _error_summary(error: Exception) -> str:
+    """The failing cell's exception as one readable line (papermill's own message starts blank)."""
+    if isinstance(error, papermill.PapermillExecutionError):
+        first_line = (error.evalue or "").strip().splitlines()[:1]
+        return f"{error.ename}: {first_line[0] if first_line else ''} (cell {error.exec_count})"[:2000]
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
 def _run_stage(stage: str, stage_params: dict, run_dir: Path) -> dict:
     """Execute one stage notebook; return its record for the manifest."""
     executed = run_dir / f"{stage}.ipynb"
@@ -64,7 +72,7 @@ def _run_stage(stage: str, stage_params: dict, run_dir: Path) -> dict:
         record["status"] = "ok"
     except Exception as error:  # papermill raises for a failed cell; the notebook is kept
         record["status"] = "failed"
-        record["error"] = f"{type(error).__name__}: {error}"[:4000]
+        record["error"] = _error_summary(error)
     record["seconds"] = round(time.monotonic() - started, 2)
     if executed.exists():
         record["html"] = publish.render_html(executed, run_dir / f"{stage}.html", with_code=False).name

@@ -95,6 +95,7 @@ class StageOutputs:
         self.spark = spark
         self.staging_root = staging_root.rstrip("/")
         self._staged: dict[str, str] = {}
+        self._retired: list[str] = []
 
     def _stage_path(self, final_path: str) -> str:
         staged = f"{self.staging_root}/{len(self._staged):02d}"
@@ -126,6 +127,11 @@ class StageOutputs:
             .text(self._stage_path(final_path))
         )
 
+    def retire(self, final_path: str) -> None:
+        """Remove an output at commit: one this stage owns but has nothing to write to this time
+        (ground truth left by an earlier run must not be scored against new data)."""
+        self._retired.append(final_path)
+
     def read_parquet(self, final_path: str, schema: T.StructType | None = None) -> DataFrame:
         """An output written earlier in this stage, read from staging before it is committed."""
         return read_parquet(self.spark, self._staged[final_path], schema)
@@ -140,6 +146,8 @@ class StageOutputs:
                 _rename(self.spark, final_path, retired)
             _rename(self.spark, staged, final_path)
             delete(self.spark, retired)
+        for final_path in self._retired:
+            delete(self.spark, final_path)
 
 
 @contextmanager

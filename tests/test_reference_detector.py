@@ -1,0 +1,32 @@
+"""NAB's own windowed-Gaussian detector, scored by this project's evaluation, reproduces the
+figures in ../shared/data/README.md: the scoring is the same as NAB's event scoring."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from loganalysis import evaluate, ingest, reference_detector
+
+NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
+pytestmark = pytest.mark.skipif(not NAB.exists(), reason="../shared/data is not beside the checkout")
+
+
+def nab_truth_and_scoring_start():
+    truth = pd.DataFrame(ingest.label_windows(json.loads((NAB / "label_windows.json").read_text()), "prod"),
+                         columns=["incident_id", "kind", "service", "environment", "start", "end", "magnitude"])
+    starts = []
+    for path in sorted((NAB / "data").rglob("*.csv")):
+        timestamps = pd.read_csv(path, parse_dates=["timestamp"])["timestamp"]
+        probation = min(int(len(timestamps) * 0.15), 750)
+        starts.append({"service": path.stem, "environment": "prod", "start": timestamps.iloc[probation]})
+    return truth, pd.DataFrame(starts)
+
+
+def test_nab_windowed_gaussian_scores_as_published():
+    truth, scoring_start = nab_truth_and_scoring_start()
+    events = reference_detector.read_reference_events(str(NAB / "results"), "prod")
+    _, summary = evaluate.score(events, truth, scoring_start=scoring_start)
+    assert (summary["truth_windows"], summary["caught"], summary["events"], summary["false_events"]) == (11, 7, 42, 14)
+    assert (summary["recall"], summary["precision"]) == (pytest.approx(0.64, abs=0.005), pytest.approx(0.67, abs=0.005))
