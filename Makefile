@@ -11,7 +11,8 @@ setup:
 run: setup  ## run every stage on PARAMS (default: params/default.yaml)
 	$(PY) -m loganalysis run --params $(PARAMS)
 
-test: setup  ## the test suite (unit tests, notebook checks, pipeline smoke test)
+test:  ## the test suite (unit tests, notebook checks, pipeline run, pages in Chromium)
+	@bash scripts/setup.sh --with-browser
 	$(PY) -m pytest -q
 
 lab: setup  ## JupyterLab on the notebooks, with this project's environment as its kernel

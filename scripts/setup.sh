@@ -15,6 +15,16 @@ if ! command -v java >/dev/null 2>&1; then
   $SUDO apt-get install -y openjdk-17-jre-headless
 fi
 
+# The page tests open the published HTML in a real browser: Debian's Chromium, driven by
+# playwright without downloading a browser of its own.
+if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: chromium not found; installing it for the page tests"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update
+  $SUDO apt-get install -y chromium
+fi
+
 stamp="$VENV/.installed"
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] \
    || [ pyproject.toml -nt "$stamp" ]; then

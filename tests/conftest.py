@@ -1,4 +1,10 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 
 from loganalysis.session import get_spark
 
@@ -9,3 +15,27 @@ def spark():
                         {"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"})
     yield session
     session.stop()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_pipeline(profile: Path, reports: Path, run_id: str, env_extra=None):
+    """The README's run command, as a separate process (its own Spark driver)."""
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "loganalysis", "run", "--params", str(profile),
+                           "--reports", str(reports), "--run-id", run_id],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory):
+    """One pipeline run on params/ci.yaml, shared by the pipeline and page tests."""
+    work = tmp_path_factory.mktemp("pipeline")
+    settings = yaml.safe_load((ROOT / "params/ci.yaml").read_text())
+    settings["data_root"] = str(work / "data")
+    profile = work / "ci.yaml"
+    profile.write_text(yaml.safe_dump(settings))
+    result = run_pipeline(profile, work / "reports", "first")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return work, profile, result

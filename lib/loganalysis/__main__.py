@@ -15,10 +15,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     run.add_argument("--run-id", default=None, help="name of the run folder (default: time + profile)")
 
+    check = commands.add_parser("check-pages", help="open a run's pages in headless Chromium, save screenshots")
+    check.add_argument("run_dir", help="a run folder, e.g. reports/20261129T120000Z-default")
+
     args = parser.parse_args(argv)
     if args.command == "run":
         from loganalysis.runner import run as run_pipeline
         return run_pipeline(args.params, args.reports, args.run_id)
+    if args.command == "check-pages":
+        from pathlib import Path
+
+        from loganalysis.page_check import check_pages
+        reports = check_pages(Path(args.run_dir))
+        for r in reports:
+            print(f"{'ok  ' if r.ok else 'FAIL'} {r.page}: {r.images} images ({r.broken_images} broken), "
+                  f"{len(r.console_errors)} console errors, injected script ran: {r.injected} -> {r.screenshot}")
+        return 0 if all(r.ok for r in reports) else 1
     return 2
 
 

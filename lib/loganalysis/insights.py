@@ -22,7 +22,9 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
         "5xx responses": f"{errors:,} ({errors / requests:.2%})",
         "services x environments": f"{len(summary)}",
         "busiest series": f"{busiest.service}/{busiest.environment} ({int(busiest.requests):,} requests)",
-        "highest p95": "{}/{} ({:.0f} ms)".format(*summary.sort_values("p95_ms").iloc[-1][["service", "environment", "p95_ms"]]),
+        "highest p95": ("{}/{} ({:.0f} ms)".format(*summary.sort_values("p95_ms").dropna(subset=["p95_ms"])
+                                                  .iloc[-1][["service", "environment", "p95_ms"]])
+                        if summary["p95_ms"].notna().any() else "no response times in these logs"),
         "incidents detected": f"{len(incidents)}",
     }
     if not worst.empty:

@@ -8,6 +8,7 @@ every value it writes with `html.escape`.
 from __future__ import annotations
 
 import html
+from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -26,8 +27,9 @@ th { background: #f3f3f3; }
 def render_html(notebook_path: Path, target: Path, with_code: bool) -> Path:
     """Render an executed notebook; without code it reads as a report (inputs hidden)."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    exporter = HTMLExporter(exclude_input=not with_code, exclude_input_prompt=not with_code,
-                            exclude_output_prompt=not with_code)
+    template = resources.files("loganalysis").joinpath("templates", "report.html.j2")
+    exporter = HTMLExporter(template_file=str(template), exclude_input=not with_code,
+                            exclude_input_prompt=not with_code, exclude_output_prompt=not with_code)
     body, _ = exporter.from_notebook_node(notebook)
     target.write_text(body, encoding="utf-8")
     return target
