@@ -21,5 +21,8 @@ lab: setup  ## JupyterLab on the notebooks, with this project's environment as i
 strip:  ## remove outputs from the notebooks before committing
 	$(VENV)/bin/nbstripout --keep-metadata-keys cell.metadata.tags notebooks/*.ipynb
 
+bench: setup  ## time each stage against its floor and DuckDB (SIZES="1000000 10000000")
+	$(PY) -m loganalysis bench --sizes $(or $(SIZES),1000000 10000000)
+
 clean:  ## generated data and reports
 	rm -rf data/*/ reports/

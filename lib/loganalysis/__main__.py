@@ -15,6 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--reports", default="reports", help="folder for run reports (default: reports)")
     run.add_argument("--run-id", default=None, help="name of the run folder (default: time + profile)")
 
+    bench = commands.add_parser("bench", help="time every stage against its floor and DuckDB")
+    bench.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000], help="records per run")
+    bench.add_argument("--work", default="data/bench", help="scratch folder for the generated data")
+    bench.add_argument("--out", default="reports/bench", help="folder for the JSON results")
+    bench.add_argument("--master", default="local[*]", help="Spark master URL")
+
     check = commands.add_parser("check-pages", help="open a run's pages in headless Chromium, save screenshots")
     check.add_argument("run_dir", help="a run folder, e.g. reports/20261129T120000Z-default")
 
@@ -22,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from loganalysis.runner import run as run_pipeline
         return run_pipeline(args.params, args.reports, args.run_id)
+    if args.command == "bench":
+        from loganalysis.bench import run as run_bench
+        run_bench(args.sizes, args.work, args.out, args.master)
+        return 0
     if args.command == "check-pages":
         from pathlib import Path
 

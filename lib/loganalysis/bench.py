@@ -1,0 +1,211 @@
+"""`python -m loganalysis bench`: each stage against its floor and against DuckDB, side by side.
+
+At each size it generates synthetic logs with the default topology, then times, with the
+pipeline's own Spark configuration and stage functions:
+  generate           plan + records + JSON lines written (stages.generate_logs)
+  faker loop         a plain Python loop calling Faker per record (a sample, as a rate)
+  metrics            validate, quarantine, clean Parquet, every metric (stages.compute_metrics)
+  floor: json        a bare Spark read of the raw JSON written straight to Parquet
+  summary df / rdd   the summary with DataFrames, then with pair RDDs, on the clean records
+  anomalies          series z-scores, incidents, explanations, enriched records (stages.detect_anomalies)
+  floor: parquet     a bare read of the clean Parquet written back unchanged
+  insights           the aggregates the report draws, brought to pandas
+  duckdb metrics     DuckDB: raw JSON -> clean Parquet + the same summary metrics
+  duckdb z-scores    DuckDB: the same bucketed series with trailing-window z-scores
+Driver peak memory is the Python driver process's resident set, sampled during each step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psutil
+
+from loganalysis import metrics, metrics_rdd, stages
+from loganalysis.anomalies import DetectorConfig
+from loganalysis.paths import DataPaths
+from loganalysis.schema import LOG_SCHEMA
+from loganalysis.session import get_spark
+from loganalysis.storage import read_parquet
+from loganalysis.traffic_plan import DEFAULT_SERVICES, IncidentSpec
+
+ENVIRONMENTS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
+
+
+@contextmanager
+def measured(result: dict):
+    """Wall time and the driver process's peak RSS (sampled every 50 ms) of a block."""
+    process = psutil.Process(os.getpid())
+    peak = [process.memory_info().rss]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        result["seconds"] = round(time.perf_counter() - started, 2)
+        done.set()
+        sampler.join()
+        result["driver_peak_mb"] = round(peak[0] / 2**20, 1)
+
+
+def faker_loop_rate(path: Path, sample: int = 20_000) -> float:
+    """Records per second of the naive approach: Faker called for every record, one JSON line each."""
+    import random
+
+    from faker import Faker
+
+    fake = Faker()
+    fake.seed_instance(1)
+    rng = random.Random(1)
+    started = time.perf_counter()
+    with open(path, "w") as out:
+        for _ in range(sample):
+            status = rng.choice([200, 200, 200, 201, 404, 500])
+            out.write(json.dumps({
+                "timestamp": fake.date_time_this_month().isoformat() + "Z", "service": rng.choice(list(DEFAULT_SERVICES)),
+                "environment": rng.choice(list(ENVIRONMENTS)), "host": fake.hostname(), "level": "INFO",
+                "status_code": status, "response_time_ms": round(rng.lognormvariate(4, 0.5), 1),
+                "method": "GET", "endpoint": fake.uri_path(), "client_ip": fake.ipv4_public(),
+                "user_id": fake.user_name(), "message": fake.sentence(), "trace_id": fake.uuid4().replace("-", ""),
+                "bytes_sent": rng.randint(100, 50_000)}) + "\n")
+    return sample / (time.perf_counter() - started)
+
+
+def duckdb_metrics(raw: str, out: str) -> None:
+    import duckdb
+
+    columns = ", ".join(f"'{f.name}': '{_duck_type(f.dataType.simpleString())}'" for f in LOG_SCHEMA.fields)
+    con = duckdb.connect()
+    con.execute(f"""
+        CREATE VIEW raw AS SELECT * FROM read_json('{raw}/**/*.txt', format='newline_delimited',
+            columns={{{columns}}}, ignore_errors=true, hive_partitioning=false)""")
+    con.execute(f"""COPY (SELECT * FROM raw WHERE timestamp IS NOT NULL AND service IS NOT NULL
+        AND environment IS NOT NULL AND (status_code BETWEEN 100 AND 599 OR status_code IS NULL)
+        AND (response_time_ms >= 0 OR response_time_ms IS NULL)) TO '{out}' (FORMAT parquet)""")
+    con.execute(f"""SELECT service, environment, count(*) AS requests,
+        count(*) FILTER (WHERE status_code >= 500) AS errors_5xx,
+        count(*) FILTER (WHERE status_code BETWEEN 400 AND 499) AS errors_4xx,
+        avg(response_time_ms), quantile_cont(response_time_ms, [0.5, 0.95, 0.99]), max(response_time_ms)
+        FROM read_parquet('{out}') GROUP BY service, environment""").fetchall()
+
+
+def duckdb_zscores(clean_parquet: str, window_minutes: int = 60) -> int:
+    import duckdb
+
+    return duckdb.connect().execute(f"""
+        WITH series AS (
+            SELECT service, environment, time_bucket(INTERVAL 1 MINUTE, timestamp) AS bucket,
+                   count(*) AS requests, avg(response_time_ms) AS mean_ms
+            FROM read_parquet('{clean_parquet}/**/*.parquet', hive_partitioning=true)
+            GROUP BY ALL),
+        scored AS (
+            SELECT *, (mean_ms - avg(mean_ms) OVER w) / greatest(stddev_samp(mean_ms) OVER w, 1.0) AS z
+            FROM series
+            WINDOW w AS (PARTITION BY service, environment ORDER BY bucket
+                         RANGE BETWEEN INTERVAL {window_minutes} MINUTES PRECEDING AND INTERVAL 1 MINUTE PRECEDING))
+        SELECT count(*) FILTER (WHERE abs(z) >= 4) FROM scored""").fetchone()[0]
+
+
+def _duck_type(spark_type: str) -> str:
+    return {"timestamp": "TIMESTAMP", "string": "VARCHAR", "int": "INTEGER", "double": "DOUBLE",
+            "bigint": "BIGINT"}[spark_type]
+
+
+def bench_size(spark, n_records: int, work: Path) -> list[dict]:
+    paths = DataPaths(str(work / f"n{n_records}"))
+    settings = stages.GeneratorSettings(
+        seed=42, n_records=n_records, start="2026-11-02T00:00:00Z", duration_hours=48,
+        services=DEFAULT_SERVICES, environments=ENVIRONMENTS, hosts_per_service=4,
+        incidents=IncidentSpec(), bad_line_rate=0.001)
+    rows: list[dict] = []
+
+    def step(name: str, action, records: int = n_records) -> dict:
+        result = {"stage": name, "records": records}
+        with measured(result):
+            action()
+        result["records_per_second"] = round(records / result["seconds"]) if result["seconds"] else None
+        rows.append(result)
+        print(f"  {name:<18} {result['seconds']:>8.2f} s", flush=True)
+        return result
+
+    step("generate", lambda: stages.generate_logs(spark, paths, settings))
+    faker_rate = faker_loop_rate(work / "faker_sample.jsonl")
+    rows.append({"stage": "faker loop", "records": 20_000, "seconds": round(20_000 / faker_rate, 2),
+                 "records_per_second": round(faker_rate)})
+    step("floor: json", lambda: spark.read.schema(LOG_SCHEMA).json(paths.raw_logs)
+         .write.mode("overwrite").parquet(str(work / "floor_json")))
+    step("metrics", lambda: stages.compute_metrics(spark, paths, 60, 5))
+    clean = read_parquet(spark, paths.clean_logs)
+    step("summary df", lambda: metrics.summarize(clean).toPandas())
+    step("summary rdd", lambda: metrics_rdd.summarize_rdd(clean))
+    step("floor: parquet", lambda: read_parquet(spark, paths.clean_logs)
+         .write.mode("overwrite").parquet(str(work / "floor_parquet")))
+    step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))
+    step("insights", lambda: (read_parquet(spark, paths.metrics("summary")).toPandas(),
+                              read_parquet(spark, paths.metrics("timeseries")).toPandas(),
+                              read_parquet(spark, paths.anomalies("incidents")).toPandas(),
+                              metrics.latency_histogram(clean).toPandas()))
+    step("duckdb metrics", lambda: duckdb_metrics(paths.raw_logs, str(work / f"duck_clean_{n_records}.parquet")))
+    step("duckdb z-scores", lambda: duckdb_zscores(paths.clean_logs))
+
+    by_name = {r["stage"]: r for r in rows}
+    ratios = {"metrics": ("floor: json", "duckdb metrics"), "anomalies": ("floor: parquet", "duckdb z-scores"),
+              "summary rdd": ("summary df", None), "generate": (None, None)}
+    for stage, (floor, peer) in ratios.items():
+        if floor:
+            by_name[stage]["ratio_to_floor"] = round(by_name[stage]["seconds"] / by_name[floor]["seconds"], 2)
+        if peer:
+            by_name[stage]["ratio_to_duckdb"] = round(by_name[stage]["seconds"] / by_name[peer]["seconds"], 2)
+    by_name["generate"]["x_faker_loop"] = round(by_name["generate"]["records_per_second"] / faker_rate, 1)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    header = f"{'stage':<18}{'records':>12}{'seconds':>10}{'rec/s':>12}{'vs floor':>10}{'vs duckdb':>11}{'peak MB':>9}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        extra = f"  ({r['x_faker_loop']}x faker loop)" if "x_faker_loop" in r else ""
+        print(f"{r['stage']:<18}{r['records']:>12,}{r['seconds']:>10.2f}{(r.get('records_per_second') or 0):>12,}"
+              f"{r.get('ratio_to_floor', ''):>10}{r.get('ratio_to_duckdb', ''):>11}{r.get('driver_peak_mb', ''):>9}{extra}")
+
+
+def run(sizes: list[int], work_dir: str, out_dir: str, spark_master: str = "local[*]") -> Path:
+    work = Path(work_dir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    spark = get_spark(spark_master, "loganalysis-bench")
+    results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                           "python": platform.python_version(), "spark": spark.version},
+               "spark_master": spark_master, "sizes": {}}
+    for n in sizes:
+        print(f"== {n:,} records", flush=True)
+        results["sizes"][str(n)] = bench_size(spark, n, work)
+        print_table(results["sizes"][str(n)])
+    if len(sizes) > 1:
+        small, large = str(sizes[0]), str(sizes[-1])
+        growth = {r["stage"]: round(r["seconds"] / s["seconds"], 2)
+                  for r, s in zip(results["sizes"][large], results["sizes"][small])}
+        results["growth"] = {"from": int(small), "to": int(large), "time_ratio": growth}
+        print(f"time growth {int(small):,} -> {int(large):,} records: " +
+              ", ".join(f"{k} {v}x" for k, v in growth.items()))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    target.write_text(json.dumps(results, indent=2))
+    print(f"written {target}")
+    return target

@@ -1,0 +1,84 @@
+"""The work of each stage, from its inputs to its committed outputs, as one call.
+
+The stage notebooks call these and then tell the story with tables and charts; the benchmark
+calls the same functions, so what it times is exactly what a run does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from pyspark.sql import SparkSession
+
+from loganalysis import anomalies, explain, generate, metrics, record_scores, validate
+from loganalysis.paths import DataPaths
+from loganalysis.storage import read_parquet, stage_outputs
+from loganalysis.traffic_plan import IncidentSpec, plan_traffic
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    seed: int
+    n_records: int
+    start: str
+    duration_hours: int
+    services: dict
+    environments: dict
+    hosts_per_service: int
+    incidents: IncidentSpec
+    bad_line_rate: float
+    n_partitions: int = 0
+
+
+def generate_logs(spark: SparkSession, paths: DataPaths, settings: GeneratorSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plan, generate and write raw logs and ground truth; return the (cells, incidents) plan."""
+    cells, incidents = plan_traffic(settings.n_records, settings.start, settings.duration_hours,
+                                    settings.services, settings.environments, settings.incidents, settings.seed)
+    pools = generate.value_pools(settings.seed, settings.services, settings.environments, settings.hosts_per_service)
+    lines = generate.generate_lines(spark, cells, settings.services, pools, settings.seed, settings.bad_line_rate,
+                                    settings.n_partitions or spark.sparkContext.defaultParallelism)
+    with stage_outputs(spark, paths.staging) as outputs:
+        outputs.write_text(lines, paths.raw_logs, partition_by=["service", "environment"])
+        outputs.write_parquet(generate.incidents_frame(spark, incidents), paths.ground_truth("incidents"))
+        outputs.write_parquet(generate.bad_line_counts(spark, settings.n_records, settings.seed,
+                                                       settings.bad_line_rate), paths.ground_truth("bad_lines"))
+        outputs.retire(paths.ground_truth("scoring_start"))
+    return cells, incidents
+
+
+def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int) -> dict:
+    """Validate raw logs into clean records and quarantine, and write every metric.
+    Returns the reconciliation counts: lines_in, clean, quarantined."""
+    validated = validate.validate_records(validate.read_raw_records(spark, paths.raw_logs))
+    with stage_outputs(spark, paths.staging) as outputs:
+        outputs.write_parquet(validate.clean_records(validated), paths.clean_logs, ["service", "environment"])
+        outputs.write_parquet(validate.quarantined_lines(validated), paths.quarantine)
+        clean = outputs.read_parquet(paths.clean_logs)
+        outputs.write_parquet(metrics.summarize(clean), paths.metrics("summary"))
+        outputs.write_parquet(metrics.timeseries(clean, bucket_seconds), paths.metrics("timeseries"))
+        outputs.write_parquet(metrics.top_error_messages(clean, top_n), paths.metrics("top_error_messages"))
+        outputs.write_parquet(metrics.top_error_endpoints(clean, top_n), paths.metrics("top_error_endpoints"))
+        outputs.write_parquet(metrics.environment_comparison(outputs.read_parquet(paths.metrics("summary"))),
+                              paths.metrics("environment_comparison"))
+        return {"lines_in": validate.count_lines(spark, paths.raw_logs), "clean": clean.count(),
+                "quarantined": outputs.read_parquet(paths.quarantine).count()}
+
+
+def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.DetectorConfig) -> dict:
+    """Score the series, find and explain incidents, score every record. Returns rows in/out."""
+    clean = read_parquet(spark, paths.clean_logs)
+    ts = read_parquet(spark, paths.metrics("timeseries"))
+    seconds = anomalies.bucket_size(ts)
+    with stage_outputs(spark, paths.staging) as outputs:
+        outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies("scored_series"))
+        scored = outputs.read_parquet(paths.anomalies("scored_series"))
+        outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence), paths.anomalies("incidents"))
+        baseline = record_scores.trailing_latency_baseline(
+            record_scores.bucket_latency_sums(clean, seconds), seconds, config.window_seconds, config.min_history)
+        enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
+        outputs.write_parquet(enriched, paths.enriched, ["service", "environment"])
+        explanations = explain.explain(outputs.read_parquet(paths.enriched),
+                                       outputs.read_parquet(paths.anomalies("incidents")), config.window_seconds)
+        outputs.write_parquet(explanations, paths.anomalies("explanations"))
+        return {"rows_in": clean.count(), "rows_out": outputs.read_parquet(paths.enriched).count()}
