@@ -3,7 +3,7 @@ PARAMS ?= params/default.yaml
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: setup run test bench lab clean strip
+.PHONY: setup run test bench lab clean strip cluster-up cluster-down
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,12 @@ strip:  ## remove outputs from the notebooks before committing
 
 bench: setup  ## time each stage against its floor and DuckDB (SIZES="1000000 10000000")
 	$(PY) -m loganalysis bench --sizes $(or $(SIZES),1000000 10000000)
+
+cluster-up: setup  ## a loopback standalone cluster: master + 2 workers on 127.0.0.1 (state in .cluster/)
+	bash scripts/cluster.sh start
+
+cluster-down:  ## stop that cluster by its PIDs
+	bash scripts/cluster.sh stop
 
 clean:  ## generated data and reports
 	rm -rf data/*/ reports/

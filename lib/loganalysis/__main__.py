@@ -21,6 +21,15 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--out", default="reports/bench", help="folder for the JSON results")
     bench.add_argument("--master", default="local[*]", help="Spark master URL")
 
+    cluster = commands.add_parser("cluster", help="start or stop a loopback standalone Spark cluster")
+    cluster.add_argument("action", choices=["start", "stop"])
+    cluster.add_argument("--state", default=".cluster", help="folder for the cluster's logs and PIDs")
+    cluster.add_argument("--workers", type=int, default=2)
+    cluster.add_argument("--cores", type=int, default=1, help="cores per worker")
+    cluster.add_argument("--memory", default="2g", help="memory per worker")
+    cluster.add_argument("--port", type=int, default=7077, help="master port")
+    cluster.add_argument("--webui-port", type=int, default=8080)
+
     check = commands.add_parser("check-pages", help="open a run's pages in headless Chromium, save screenshots")
     check.add_argument("run_dir", help="a run folder, e.g. reports/20261129T120000Z-default")
 
@@ -31,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from loganalysis.bench import run as run_bench
         run_bench(args.sizes, args.work, args.out, args.master)
+        return 0
+    if args.command == "cluster":
+        from loganalysis import cluster as local_cluster
+        if args.action == "stop":
+            local_cluster.stop(args.state)
+            print(f"stopped the cluster of {args.state}")
+            return 0
+        state = local_cluster.start(args.state, args.workers, args.cores, args.memory, args.port, args.webui_port)
+        print(f"master {state['master_url']} (web UI {state['webui_url']}), {args.workers} workers; "
+              f"logs and PIDs in {state['state_dir']}")
         return 0
     if args.command == "check-pages":
         from pathlib import Path
