@@ -7,9 +7,13 @@ just before the bucket being scored, so a spike never dilutes its own baseline.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
-from pyspark.sql import Column, DataFrame, Window as W, functions as F
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.metrics import SERIES_KEYS
 
@@ -88,47 +92,70 @@ def trailing_window(window_seconds: int) -> W:
     )
 
 
-def _median_of_sorted(values: Column) -> Column:
-    n = F.size(values)
-    lower = F.element_at(values, F.floor((n + 1) / 2).cast("int"))
-    upper = F.element_at(values, F.ceil((n + 1) / 2).cast("int"))
-    return F.when(n > 0, (lower + upper) / 2)
+def robust_baseline(frame: pd.DataFrame, window_buckets: int) -> pd.DataFrame:
+    """Median and 1.4826 x MAD (the stddev, for normal data) of the `window_buckets` points
+    before each point of one series, which an ongoing incident inside the window barely moves.
+
+    Runs per series as a grouped pandas UDF: the bucket grid is complete, so the trailing time
+    window is exactly the previous `window_buckets` rows, and numpy takes the medians of all
+    windows at once. Measured at 10M records (173k series points, 60-bucket window): 10.3 s
+    with collect_list over a sliding RANGE frame (rows x window work), about 1 s this way.
+    """
+    frame = frame.sort_values("epoch")
+    values = frame["signal"].to_numpy(dtype=float, na_value=np.nan)
+    padded = np.concatenate([np.full(window_buckets, np.nan), values])
+    windows = sliding_window_view(padded, window_buckets)[:-1]  # row i: the points before point i
+    history = (~np.isnan(windows)).sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: warm-up, left null
+        center = np.nanmedian(windows, axis=1)
+        spread = 1.4826 * np.nanmedian(np.abs(windows - center[:, None]), axis=1)
+    # errors / requests over the same windows (prefix sums), for the error rate's pooled level
+    counted = ~np.isnan(values)
+    errors = np.concatenate([[0], np.cumsum(np.where(counted, frame["bucket_errors"], 0))])
+    requests = np.concatenate([[0], np.cumsum(np.where(counted, frame["bucket_requests"], 0))])
+    now = np.arange(len(values))
+    before = np.maximum(now - window_buckets, 0)
+    window_requests = requests[now] - requests[before]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = np.where(window_requests > 0, (errors[now] - errors[before]) / window_requests, np.nan)
+    return frame.assign(history=history, center=center, spread=spread, pooled_rate=pooled)
 
 
-def with_baseline(series: DataFrame, config: DetectorConfig) -> DataFrame:
+def _with_baseline_schema(series: DataFrame) -> T.StructType:
+    return T.StructType(series.schema.fields + [
+        T.StructField("history", T.LongType()), T.StructField("center", T.DoubleType()),
+        T.StructField("spread", T.DoubleType()), T.StructField("pooled_rate", T.DoubleType())])
+
+
+def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int) -> DataFrame:
     """Level (`center`) and `spread` of each point's trailing window, on the signal scale.
 
     The error rate is a proportion, so its level is the window's pooled rate (all errors over
     all requests) and its spread the binomial deviation for the bucket's own request count:
     a quiet bucket is allowed a noisier rate than a busy one.
     """
-    window = trailing_window(config.window_seconds)
     if config.method == "mean":
+        window = trailing_window(config.window_seconds)
+        counted = F.col("value").isNotNull()
         scored = (
             series.withColumn("history", F.count("signal").over(window))
             .withColumn("center", F.mean("signal").over(window))
             .withColumn("spread", F.stddev_samp("signal").over(window))
+            .withColumn("pooled_rate", F.try_divide(F.sum(F.when(counted, F.col("bucket_errors"))).over(window),
+                                                    F.sum(F.when(counted, F.col("bucket_requests"))).over(window)))
         )
     else:
-        # Robust: median and 1.4826 x MAD (equal to the stddev for normal data), which an
-        # ongoing incident inside the window barely moves.
-        deviations = F.array_sort(F.transform("_history", lambda x: F.abs(x - F.col("center"))))
-        scored = (
-            series.withColumn("_history", F.array_sort(F.collect_list("signal").over(window)))
-            .withColumn("history", F.size("_history"))
-            .withColumn("center", _median_of_sorted(F.col("_history")))
-            .withColumn("spread", F.lit(1.4826) * _median_of_sorted(deviations))
-            .drop("_history")
-        )
-    # Buckets with no traffic (filled in by the grid) have zero requests: try_divide gives null.
-    pooled_rate = F.try_divide(F.sum(F.when(F.col("value").isNotNull(), F.col("bucket_errors"))).over(window),
-                               F.sum(F.when(F.col("value").isNotNull(), F.col("bucket_requests"))).over(window))
+        window_buckets = max(config.window_seconds // bucket_seconds, 1)
+        scored = series.groupBy(*METRIC_KEYS).applyInPandas(
+            lambda frame: robust_baseline(frame, window_buckets), _with_baseline_schema(series))
     is_rate = F.col("metric") == "error_rate"
     return (
-        scored.withColumn("center", F.when(is_rate, pooled_rate).otherwise(F.col("center")))
+        scored.withColumn("center", F.when(is_rate, F.col("pooled_rate")).otherwise(F.col("center")))
         .withColumn("spread", F.when(
             is_rate, F.sqrt(F.try_divide(F.col("center") * (1 - F.col("center")), F.col("bucket_requests")))
         ).otherwise(F.col("spread")))
+        .drop("pooled_rate")
     )
 
 
@@ -172,7 +199,7 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     return (
         ts.transform(lambda df: with_full_bucket_grid(df, bucket_seconds))
         .transform(lambda df: long_series(df, config.min_bucket_requests))
-        .transform(lambda df: with_baseline(df, config))
+        .transform(lambda df: with_baseline(df, config, bucket_seconds))
         .transform(lambda df: with_z_score(df, config))
         .transform(lambda df: with_flags(df, config))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",

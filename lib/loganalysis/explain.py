@@ -3,6 +3,8 @@ over-represented among its affected requests compared with the series' baseline 
 
 from __future__ import annotations
 
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 from loganalysis.metrics import SERIES_KEYS, count_where, is_server_error
@@ -20,6 +22,15 @@ def affected(metric: Column) -> Column:
     )
 
 
+def _within_any(windows: list) -> Column:
+    """A literal filter for records inside any incident's baseline-to-end span. Incidents are a
+    handful of rows; as literals the filter prunes service/environment partitions and skips
+    Parquet row groups by timestamp, so only the records near incidents are read."""
+    spans = [(F.col("service") == w.service) & (F.col("environment") == w.environment)
+             & (F.col("timestamp") >= w.baseline_start) & (F.col("timestamp") < w.end) for w in windows]
+    return reduce(lambda a, b: a | b, spans, F.lit(False))
+
+
 def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, top: int = 3) -> DataFrame:
     """Per incident and dimension, the `top` values whose share grew most from the baseline
     window (all requests) to the incident (its affected requests)."""
@@ -29,7 +40,8 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     ts = F.col("timestamp")
     in_incident = (ts >= F.col("start")) & affected(F.col("metric"))
     tagged = (
-        enriched.join(F.broadcast(windows), SERIES_KEYS)
+        enriched.where(_within_any(windows.collect()))
+        .join(F.broadcast(windows), SERIES_KEYS)
         .where((ts >= F.col("baseline_start")) & (ts < F.col("end")))
         .withColumn("period", F.when(in_incident, "incident").when(ts < F.col("start"), "baseline"))
         .where(F.col("period").isNotNull())
