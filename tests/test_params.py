@@ -49,6 +49,9 @@ BAD = [
     ({"method": "magic"}, "must be 'robust' or 'mean'"),
     ({"bad_line_rate": 2.0}, "must be a fraction"),
     ({"run_dir": "/tmp/x"}, "set by the runner"),
+    ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
+    ({"source": "ingest", "input_format": "syslog"}, "is not a known input format"),
+    ({"window": "1 hour", "bucket": "1 minute", "min_history": 90}, "is more than a '1 hour' window holds"),
 ]
 
 
