@@ -3,8 +3,6 @@ over-represented among its affected requests compared with the series' baseline 
 
 from __future__ import annotations
 
-from functools import reduce
-
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 from loganalysis.metrics import SERIES_KEYS, count_where, is_server_error
@@ -28,7 +26,15 @@ def _within_any(windows: list) -> Column:
     Parquet row groups by timestamp, so only the records near incidents are read."""
     spans = [(F.col("service") == w.service) & (F.col("environment") == w.environment)
              & (F.col("timestamp") >= w.baseline_start) & (F.col("timestamp") < w.end) for w in windows]
-    return reduce(lambda a, b: a | b, spans, F.lit(False))
+    return _any_of(spans) if spans else F.lit(False)
+
+
+def _any_of(conditions: list[Column]) -> Column:
+    """OR as a balanced tree: a left-deep chain of a few hundred ORs overflows Spark's stack."""
+    if len(conditions) == 1:
+        return conditions[0]
+    middle = len(conditions) // 2
+    return _any_of(conditions[:middle]) | _any_of(conditions[middle:])
 
 
 def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, top: int = 3) -> DataFrame:
