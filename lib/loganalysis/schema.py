@@ -37,15 +37,6 @@ RAW_JSON_SCHEMA = T.StructType(
     + [T.StructField(CORRUPT_RECORD, T.StringType())]
 )
 
-QUARANTINE_SCHEMA = T.StructType(
-    [
-        T.StructField("reason", T.StringType(), nullable=False),
-        T.StructField("raw_line", T.StringType()),
-        T.StructField("source_file", T.StringType()),
-    ]
-)
-
-LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
 
 # Ground truth: incidents injected by the generator, or labelled windows of real data.
 TRUTH_INCIDENT_SCHEMA = T.StructType(
