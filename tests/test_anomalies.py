@@ -107,18 +107,42 @@ def test_error_rate_is_scored_against_the_pooled_rate_with_binomial_spread(spark
     rate = (anomalies.score_series(binomial_series(spark, requests, errors), BUCKET, config)
             .where("metric = 'error_rate'").orderBy("bucket").toPandas())
     pooled = 12 / 2400
-    # 2 errors in 20 requests: binomial spread of a 20-request bucket
-    quiet = (2 / 20 - pooled) / max(np.sqrt(pooled * (1 - pooled) / 20), 0.01)
-    busy = (10 / 200 - (11 + 2) / (11 * 200 + 20)) / max(np.sqrt(0.0059 * (1 - 0.0059) / 200), 0.01)
+    # 2 errors in 20 requests: the spread is at least one request's worth of rate (1/20)
+    quiet = (2 / 20 - pooled) / max(np.sqrt(pooled * (1 - pooled) / 20), 0.01, 1 / 20)
+    busy = (10 / 200 - (11 + 2) / (11 * 200 + 20)) / max(np.sqrt(0.0059 * (1 - 0.0059) / 200), 0.01, 1 / 200)
     assert rate["baseline"].iloc[12] == pytest.approx(pooled)
     assert rate["z_score"].iloc[12] == pytest.approx(quiet)
     assert rate["z_score"].iloc[13] == pytest.approx(busy, rel=1e-2)
 
 
+def test_one_error_in_a_quiet_bucket_is_not_an_outage(spark):
+    # a service that never fails, then 1 error in 10 requests: a 10% rate, but one event
+    requests, errors = [200] * 12 + [10, 10], [0] * 12 + [1, 5]
+    config = anomalies.DetectorConfig(window_seconds=12 * BUCKET, min_history=5)
+    rate = (anomalies.score_series(binomial_series(spark, requests, errors), BUCKET, config)
+            .where("metric = 'error_rate'").orderBy("bucket").toPandas())
+    assert rate["z_score"].iloc[12] == pytest.approx(1.0)  # (1/10 - 0) / (1/10)
+    assert not rate["flagged"].iloc[12]
+    assert rate["flagged"].iloc[13]  # 5 errors in 10: flagged
+
+
+def test_a_single_bucket_far_out_opens_an_incident_without_persistence(spark):
+    # minute 12: +30% (z about 5.4, flagged, alone); minute 16: 9x (z far beyond the spike threshold)
+    values = [100.0] * 12 + [130.0] + [100.0] * 3 + [900.0] + [100.0] * 3
+    config, result = scored(spark, values, window=20, method="mean")
+    assert result.loc[result["flagged"], "bucket"].dt.minute.tolist() == [12, 16]
+    assert 4 <= result["z_score"].iloc[12] < 6 <= result["z_score"].iloc[16]
+    latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
+    spikes = anomalies.incidents(latency, BUCKET, persistence=3, spike_threshold=6.0).toPandas()
+    assert [(s.minute, e.minute, b) for s, e, b in zip(spikes["start"], spikes["end"], spikes["buckets"])] == [
+        (16, 17, 1)]
+    assert anomalies.incidents(latency, BUCKET, persistence=3).count() == 0  # persistence alone: nothing
+
+
 def test_dips_are_flagged_only_where_watched(spark):
     values = [100.0] * 12 + [5.0] * 3 + [100.0] * 3
-    _, watched = scored(spark, values, direction={"mean_ms": "both"})
-    _, ignored = scored(spark, values, direction={"mean_ms": "up"})
+    _, watched = scored(spark, values, method="robust", direction={"mean_ms": "both"})
+    _, ignored = scored(spark, values, method="robust", direction={"mean_ms": "up"})
     assert watched["direction"].tolist()[12:15] == ["down"] * 3
     assert not ignored["flagged"].any()
 

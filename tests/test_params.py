@@ -52,6 +52,7 @@ BAD = [
     ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
     ({"source": "ingest", "input_format": "syslog"}, "is not a known input format"),
     ({"window": "1 hour", "bucket": "1 minute", "min_history": 90}, "is more than a '1 hour' window holds"),
+    ({"threshold": 4.0, "spike_threshold": 3.0}, "spike_threshold 3.0 is below threshold 4.0"),
 ]
 
 

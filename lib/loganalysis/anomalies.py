@@ -29,11 +29,12 @@ class DetectorConfig:
     window_seconds: int = 3600          # trailing baseline length
     min_history: int = 30               # buckets of history needed before a bucket is scored
     threshold: float = 4.0              # |z| at or above this flags a bucket
-    persistence: int = 2                # consecutive flagged buckets before an incident opens
-    method: str = "robust"              # "robust" (median, MAD) or "mean" (mean, stddev)
+    persistence: int = 3                # consecutive flagged buckets before an incident opens
+    spike_threshold: float = 6.0        # |z| at or above this opens an incident without persistence
+    method: str = "mean"                # "mean" (mean, stddev) or "robust" (median, MAD)
     min_bucket_requests: int = 10       # rates and latencies of sparser buckets are not scored
     relative_floor: float = 0.05        # spread never below this relative change of the level
-    error_rate_floor: float = 0.01      # spread of the error rate never below one point
+    error_rate_floor: float = 0.01      # spread of the error rate never below one point, nor one request
     direction: dict = field(default_factory=lambda: {
         "requests": "both", "error_rate": "up", "mean_ms": "up", "p95_ms": "up"})
 
@@ -171,7 +172,7 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
         F.when(metric.isin(*LATENCY_METRICS), F.lit(math.log1p(config.relative_floor)))
         .when(metric == "requests", F.greatest(F.sqrt(F.abs(center)), F.abs(center) * config.relative_floor,
                                                F.lit(1.0)))
-        .otherwise(F.lit(config.error_rate_floor))
+        .otherwise(F.greatest(F.lit(config.error_rate_floor), 1 / F.col("bucket_requests")))
     )
     scale = F.greatest(F.coalesce(F.col("spread"), F.lit(0.0)), floor)
     return (
@@ -207,9 +208,12 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     )
 
 
-def incidents(scored: DataFrame, bucket_seconds: int, persistence: int) -> DataFrame:
+def incidents(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf) -> DataFrame:
     """Runs of consecutive flagged buckets in one direction, kept when at least `persistence`
-    long: (service, environment, metric, direction, start, end, buckets, peak z)."""
+    long or when one of them is at least `spike_threshold` out: persistence filters noise, but
+    a single bucket that far from its baseline is an outage, not noise, and waiting for a
+    second one only delays the alert (the fast-burn rule of multi-window SLO alerting).
+    Columns: (service, environment, metric, direction, start, end, buckets, peak z, ...)."""
     # Gaps and islands: along consecutive flagged buckets, epoch/bucket - row_number is constant.
     run_order = W.partitionBy(*METRIC_KEYS, "direction").orderBy("bucket")
     return (
@@ -221,7 +225,7 @@ def incidents(scored: DataFrame, bucket_seconds: int, persistence: int) -> DataF
              F.max_by("z_score", F.abs("z_score")).alias("peak_z"),
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))
-        .where(F.col("buckets") >= persistence)
+        .where((F.col("buckets") >= persistence) | (F.abs("peak_z") >= spike_threshold))
         .withColumn("end", F.col("last_bucket") + F.expr(f"INTERVAL {bucket_seconds} SECONDS"))
         .withColumn("incident_id", F.concat_ws(":", *METRIC_KEYS, "direction",
                                                F.date_format("start", "yyyyMMdd'T'HHmm")))

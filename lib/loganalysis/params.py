@@ -118,6 +118,7 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("top_n", _positive, "must be at least 1"),
     ("threshold", _positive, "must be positive"),
     ("persistence", _positive, "must be at least 1 bucket"),
+    ("spike_threshold", _positive, "must be positive"),
     ("min_history", _positive, "must be at least 1 bucket"),
     ("method", lambda v: v in ("robust", "mean"), "must be 'robust' or 'mean'"),
     ("input_format", lambda v: v in ("json", "csv_series", *ACCESS_FORMATS),
@@ -138,6 +139,10 @@ def _cross_checks(effective: dict) -> list[str]:
                 bucket_seconds(effective["window"]) // bucket_seconds(effective["bucket"])):
             problems.append(f"min_history {effective['min_history']} buckets is more than a {effective['window']!r} "
                             f"window holds: no bucket would ever be scored")
+    if _positive(effective.get("threshold")) and _positive(effective.get("spike_threshold")) and (
+            effective["spike_threshold"] < effective["threshold"]):
+        problems.append(f"spike_threshold {effective['spike_threshold']} is below threshold {effective['threshold']}: "
+                        f"a bucket it lets through would not even be flagged")
     path = effective.get("input_path")
     if effective.get("source") == "ingest" and isinstance(path, str):
         local = path[len("file://"):] if path.startswith("file://") else (None if "://" in path else path)

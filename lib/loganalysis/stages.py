@@ -73,7 +73,8 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies("scored_series"))
         scored = outputs.read_parquet(paths.anomalies("scored_series"))
-        outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence), paths.anomalies("incidents"))
+        outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence, config.spike_threshold),
+                              paths.anomalies("incidents"))
         baseline = record_scores.trailing_latency_baseline(
             record_scores.bucket_latency_sums(clean, seconds), seconds, config.window_seconds, config.min_history)
         enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
