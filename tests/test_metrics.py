@@ -23,6 +23,16 @@ def records(spark, rows):
     return spark.createDataFrame([tuple(r.get(f) for f in LOG_SCHEMA.names) for r in full], LOG_SCHEMA)
 
 
+@pytest.fixture(scope="module")
+def as_clean_logs(tmp_path_factory):
+    """Records written as the metrics stage writes clean_logs: the RDD summary reads the files."""
+    def write(df) -> str:
+        path = str(tmp_path_factory.mktemp("clean_logs"))
+        df.write.mode("overwrite").partitionBy("service", "environment").parquet(path)
+        return path
+    return write
+
+
 EDGE_ROWS = [
     ("api", "prod", 200, 10.0, 0, "ok", "/a"),
     ("api", "prod", 503, 30.0, 30, "upstream timeout", "/a"),
@@ -61,11 +71,26 @@ def test_summary_matches_pandas_on_edge_cases(spark):
     assert len(actual) == 4
 
 
-def test_rdd_summary_matches_dataframe_summary(spark):
-    df = records(spark, EDGE_ROWS)
-    differences = metrics_rdd.compare_summaries(metrics.summarize(df).toPandas(),
-                                                metrics_rdd.summarize_rdd(df), rtol=1e-12)
+def test_rdd_summary_matches_pandas_on_edge_cases(spark, as_clean_logs):
+    actual = metrics_rdd.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS).repartition(3)))
+    differences = metrics_rdd.compare_summaries(pandas_summary(EDGE_ROWS), actual, rtol=1e-12)
     assert differences.empty, differences
+
+
+def test_an_empty_environment_has_no_row_and_compares_as_absent(spark, as_clean_logs):
+    # "solo" runs in dev only: no prod, no staging rows, so nothing to rank it against
+    summary = metrics.summarize(records(spark, EDGE_ROWS))
+    assert summary.where("service = 'solo'").select("environment").collect() == [("dev",)]
+    assert metrics_rdd.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS))).query(
+        "service == 'solo'")["environment"].tolist() == ["dev"]
+    comparison = {(r.service, r.environment): r for r in metrics.environment_comparison(summary).collect()}
+    assert set(comparison) == {("api", "prod"), ("api", "staging"), ("solo", "dev"), ("down", "prod")}
+    assert comparison[("solo", "dev")].error_rate_vs_prod is None
+    assert comparison[("solo", "dev")].p95_ratio_vs_prod is None
+    # api staging has no latency at all: a null ratio, not zero; prod against itself: 1 and 0
+    assert comparison[("api", "staging")].p95_ratio_vs_prod is None
+    assert comparison[("api", "prod")].p95_ratio_vs_prod == pytest.approx(1.0)
+    assert comparison[("api", "prod")].error_rate_vs_prod == pytest.approx(0.0)
 
 
 def test_compare_summaries_reports_a_real_difference():
@@ -77,10 +102,12 @@ def test_compare_summaries_reports_a_real_difference():
 
 
 def test_exact_percentile_interpolates_like_numpy():
-    from collections import Counter
-    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]
-    for q in (0.0, 0.5, 0.95, 0.99, 1.0):
-        assert metrics_rdd.exact_percentile(Counter(values), q) == pytest.approx(np.percentile(values, q * 100))
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 9.0, 9.0]
+    distinct, counts = metrics_rdd.histogram(np.array(values), np.ones(len(values), dtype=np.int64))
+    assert distinct.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 9.0] and counts.tolist() == [2, 1, 1, 1, 1, 1, 3]
+    for q in (0.0, 0.1, 0.5, 0.95, 0.99, 1.0):
+        assert metrics_rdd.exact_percentile(distinct, counts, q) == pytest.approx(np.percentile(values, q * 100))
+    assert metrics_rdd.exact_percentile(np.array([]), np.array([], dtype=np.int64), 0.5) is None
 
 
 def test_timeseries_buckets_and_rates(spark):
@@ -122,8 +149,8 @@ row_strategy = st.tuples(
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(row_strategy, min_size=1, max_size=60))
-def test_dataframe_and_rdd_summaries_agree_on_any_input(spark, rows):
+def test_dataframe_and_rdd_summaries_agree_on_any_input(spark, as_clean_logs, rows):
     df = records(spark, rows).repartition(3)
     differences = metrics_rdd.compare_summaries(metrics.summarize(df).toPandas(),
-                                                metrics_rdd.summarize_rdd(df), rtol=1e-9)
+                                                metrics_rdd.summarize_rdd(spark, as_clean_logs(df)), rtol=1e-9)
     assert differences.empty, differences

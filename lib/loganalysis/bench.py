@@ -151,7 +151,7 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     step("metrics", lambda: stages.compute_metrics(spark, paths, 60, 5))
     clean = read_parquet(spark, paths.clean_logs)
     step("summary df", lambda: metrics.summarize(clean).toPandas())
-    step("summary rdd", lambda: metrics_rdd.summarize_rdd(clean))
+    step("summary rdd", lambda: metrics_rdd.summarize_rdd(spark, paths.clean_logs))
     step("floor: parquet", lambda: read_parquet(spark, paths.clean_logs)
          .write.mode("overwrite").parquet(str(work / "floor_parquet")))
     step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))

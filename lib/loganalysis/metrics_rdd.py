@@ -1,104 +1,144 @@
 """The summary metrics again, with pair-RDD transformations.
 
-Each partition pre-aggregates into one small state per service x environment (counts, sums
-and a histogram of exact latency values), `reduceByKey` merges the states, and only the
-merged states (one per series) reach the driver. Percentiles from the merged histogram are
-exact and use numpy's linear interpolation, the same definition as Spark's `percentile`.
+The RDD's elements are the clean Parquet files. `mapPartitions` reads the two columns it needs
+from each file in its partition and pre-aggregates them into one small state per series
+(counts, sums and a histogram of the exact latency values), `reduceByKey` merges the states
+across partitions, and only one summary row per series reaches the driver.
+
+Why files and not `DataFrame.rdd`: that hands every record to Python as a Row object, pickled
+across from the JVM one by one. Measured at 10M records: 35 s, against 2 s for the DataFrame
+summary. Read as columns into numpy inside the tasks, the RDD path does the same aggregation
+without a per-record Python step. The executors read the files themselves, through pyarrow's
+filesystems (local, HDFS, S3), so they must reach `data_root` as Spark's own readers do.
+
+Percentiles from the merged histogram are exact, with numpy's linear interpolation: the same
+definition as Spark's `percentile`, so the two summaries agree to floating-point rounding.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from typing import Iterable, Iterator
+import re
+from typing import Iterable, Iterator, NamedTuple
+from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+import pyarrow.compute as pc
+import pyarrow.fs
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
 
 from loganalysis.metrics import SERIES_KEYS, SUMMARY_PERCENTILES
+from loganalysis.storage import read_parquet
 
-# state: [requests, errors_5xx, errors_4xx, latency_sum, latency_max, latency histogram]
-State = list
-
-
-def _new_state() -> State:
-    return [0, 0, 0, 0.0, -math.inf, Counter()]
+SeriesKey = tuple[str, str]
+# Spark writes partition values escaped (%XX) into folder names: service=<s>/environment=<e>/
+_SERIES_FOLDERS = re.compile(r"/service=([^/]+)/environment=([^/]+)/[^/]+$")
 
 
-def partition_states(rows: Iterable) -> Iterator[tuple[tuple[str, str], State]]:
-    """One pre-aggregated state per series seen in this partition."""
-    states: dict[tuple[str, str], State] = {}
-    for service, environment, status, latency in rows:
-        state = states.get((service, environment))
-        if state is None:
-            state = states[(service, environment)] = _new_state()
-        state[0] += 1
-        if status is not None:
-            state[1] += status >= 500
-            state[2] += 400 <= status <= 499
-        if latency is not None:
-            state[3] += latency
-            state[4] = max(state[4], latency)
-            state[5][latency] += 1
+class SeriesState(NamedTuple):
+    requests: int
+    errors_5xx: int
+    errors_4xx: int
+    latency_sum: float
+    latency_max: float
+    latency_values: np.ndarray   # distinct latencies, ascending
+    latency_counts: np.ndarray   # how many records had each
+
+
+def series_of(file_uri: str) -> SeriesKey:
+    match = _SERIES_FOLDERS.search(file_uri)
+    if not match:
+        raise ValueError(f"{file_uri} is not under service=<s>/environment=<e>/ folders")
+    return unquote(match.group(1)), unquote(match.group(2))
+
+
+def read_columns(file_uri: str, columns: list[str]) -> pyarrow.Table:
+    filesystem, path = pyarrow.fs.FileSystem.from_uri(file_uri)
+    with filesystem.open_input_file(path) as handle:
+        return pq.read_table(handle, columns=columns)
+
+
+def histogram(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values ascending, summed counts) of values that may repeat."""
+    distinct, position = np.unique(values, return_inverse=True)
+    return distinct, np.bincount(position, weights=counts, minlength=len(distinct)).astype(np.int64)
+
+
+def state_of(table: pyarrow.Table) -> SeriesState:
+    """The state of one file's records (all of one series: the file sits in its series' folder)."""
+    status, latency = table.column("status_code"), pc.drop_null(table.column("response_time_ms"))
+    values = latency.to_numpy()
+    distinct, counts = histogram(values, np.ones(len(values), dtype=np.int64))
+    return SeriesState(
+        requests=table.num_rows,
+        errors_5xx=pc.sum(pc.greater_equal(status, 500)).as_py() or 0,  # null status: neither
+        errors_4xx=pc.sum(pc.and_(pc.greater_equal(status, 400), pc.less_equal(status, 499))).as_py() or 0,
+        latency_sum=float(values.sum()),
+        latency_max=float(values.max()) if len(values) else -math.inf,
+        latency_values=distinct, latency_counts=counts,
+    )
+
+
+def merge_states(left: SeriesState, right: SeriesState) -> SeriesState:
+    values, counts = histogram(np.concatenate([left.latency_values, right.latency_values]),
+                               np.concatenate([left.latency_counts, right.latency_counts]))
+    return SeriesState(left.requests + right.requests, left.errors_5xx + right.errors_5xx,
+                       left.errors_4xx + right.errors_4xx, left.latency_sum + right.latency_sum,
+                       max(left.latency_max, right.latency_max), values, counts)
+
+
+def partition_states(file_uris: Iterable[str]) -> Iterator[tuple[SeriesKey, SeriesState]]:
+    """One pre-aggregated state per series among this partition's files."""
+    states: dict[SeriesKey, SeriesState] = {}
+    for uri in file_uris:
+        table = read_columns(uri, ["status_code", "response_time_ms"])
+        if table.num_rows == 0:
+            continue
+        key, state = series_of(uri), state_of(table)
+        states[key] = merge_states(states[key], state) if key in states else state
     return iter(states.items())
 
 
-def merge_states(left: State, right: State) -> State:
-    left[0] += right[0]
-    left[1] += right[1]
-    left[2] += right[2]
-    left[3] += right[3]
-    left[4] = max(left[4], right[4])
-    left[5].update(right[5])
-    return left
-
-
-def exact_percentile(histogram: Counter, fraction: float) -> float | None:
-    """Linear-interpolated percentile of the values a histogram counts (numpy's default)."""
-    total = sum(histogram.values())
+def exact_percentile(values: np.ndarray, counts: np.ndarray, fraction: float) -> float | None:
+    """Linear-interpolated percentile of the records a histogram counts (numpy's default)."""
+    total = int(counts.sum())
     if total == 0:
         return None
     position = fraction * (total - 1)
     lower_rank, upper_rank = math.floor(position), math.ceil(position)
-    lower = upper = None
-    seen = 0
-    for value in sorted(histogram):
-        seen += histogram[value]
-        if lower is None and seen > lower_rank:
-            lower = value
-        if seen > upper_rank:
-            upper = value
-            break
-    return lower + (upper - lower) * (position - lower_rank)
+    cumulative = np.cumsum(counts)  # value i covers ranks [cumulative[i-1], cumulative[i])
+    lower = values[np.searchsorted(cumulative, lower_rank, side="right")]
+    upper = values[np.searchsorted(cumulative, upper_rank, side="right")]
+    return float(lower + (upper - lower) * (position - lower_rank))
 
 
-def summary_row(key: tuple[str, str], state: State) -> dict:
-    requests, errors_5xx, errors_4xx, latency_sum, latency_max, histogram = state
-    measured = sum(histogram.values())
+def summary_row(pair: tuple[SeriesKey, SeriesState]) -> dict:
+    (service, environment), state = pair
+    measured = int(state.latency_counts.sum())
     row = {
-        "service": key[0], "environment": key[1], "requests": requests,
-        "errors_5xx": errors_5xx, "error_rate_5xx": errors_5xx / requests,
-        "errors_4xx": errors_4xx, "error_rate_4xx": errors_4xx / requests,
-        "mean_ms": latency_sum / measured if measured else None,
+        "service": service, "environment": environment, "requests": state.requests,
+        "errors_5xx": state.errors_5xx, "error_rate_5xx": state.errors_5xx / state.requests,
+        "errors_4xx": state.errors_4xx, "error_rate_4xx": state.errors_4xx / state.requests,
+        "mean_ms": state.latency_sum / measured if measured else None,
     }
     for fraction in SUMMARY_PERCENTILES:
-        row[f"p{round(fraction * 100)}_ms"] = exact_percentile(histogram, fraction)
-    row["max_ms"] = latency_max if measured else None
+        row[f"p{round(fraction * 100)}_ms"] = exact_percentile(state.latency_values, state.latency_counts, fraction)
+    row["max_ms"] = state.latency_max if measured else None
     return row
 
 
-def summary_row_from_pair(pair: tuple[tuple[str, str], State]) -> dict:
-    return summary_row(*pair)
-
-
-def summarize_rdd(records: DataFrame) -> pd.DataFrame:
-    """The DataFrame `summarize` result, computed with RDD transformations."""
+def summarize_rdd(spark: SparkSession, clean_path: str) -> pd.DataFrame:
+    """The DataFrame `summarize` result for the clean records under `clean_path`, computed with
+    RDD transformations over its Parquet files."""
+    files = read_parquet(spark, clean_path).inputFiles()
+    partitions = max(1, min(len(files), 2 * spark.sparkContext.defaultParallelism))
     merged = (
-        records.select(*SERIES_KEYS, "status_code", "response_time_ms")
-        .rdd
+        spark.sparkContext.parallelize(files, partitions)
         .mapPartitions(partition_states)
         .reduceByKey(merge_states)
-        .map(summary_row_from_pair)
+        .map(summary_row)
         .collect()  # one row per series: an aggregate, never raw records
     )
     return pd.DataFrame(merged).sort_values(SERIES_KEYS).reset_index(drop=True)
