@@ -113,11 +113,12 @@ def test_exact_percentile_interpolates_like_numpy():
 def test_timeseries_buckets_and_rates(spark):
     ts = metrics.timeseries(records(spark, EDGE_ROWS), 60).where("service = 'api' AND environment = 'prod'")
     expected = spark.createDataFrame(
-        [("api", "prod", T0, 60, 2, 1, 0.5, 20.0),
-         ("api", "prod", T0 + timedelta(minutes=1), 60, 2, 0, 0.0, 20.0),
-         ("api", "prod", T0 + timedelta(minutes=2), 60, 1, 1, 1.0, 50.0)],
+        [("api", "prod", T0, 60, 2, 1, 0.5, 20.0, 2, 40.0, 1000.0),
+         ("api", "prod", T0 + timedelta(minutes=1), 60, 2, 0, 0.0, 20.0, 1, 20.0, 400.0),  # one null latency
+         ("api", "prod", T0 + timedelta(minutes=2), 60, 1, 1, 1.0, 50.0, 1, 50.0, 2500.0)],
         "service string, environment string, bucket timestamp, bucket_seconds int, requests long, "
-        "errors_5xx long, error_rate double, mean_ms double")
+        "errors_5xx long, error_rate double, mean_ms double, latency_count long, latency_sum double, "
+        "latency_sum_sq double")
     assertDataFrameEqual(ts.drop("p95_ms"), expected, rtol=1e-9)
 
 

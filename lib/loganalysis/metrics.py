@@ -82,7 +82,11 @@ def summarize(records: DataFrame) -> DataFrame:
 
 
 def timeseries(records: DataFrame, seconds: int) -> DataFrame:
-    """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency."""
+    """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency.
+
+    Also the additive parts of the latency moments (count, sum, sum of squares), so a later
+    stage can roll buckets up into any window's mean and stddev without reading the records.
+    """
     latency = F.col("response_time_ms")
     return (
         records.transform(lambda df: with_bucket(df, seconds))
@@ -92,9 +96,13 @@ def timeseries(records: DataFrame, seconds: int) -> DataFrame:
             count_where(is_server_error()).alias("errors_5xx"),
             F.mean(latency).alias("mean_ms"),
             F.percentile_approx(latency, 0.95, TIMESERIES_ACCURACY).alias("p95_ms"),
+            F.count(latency).alias("latency_count"),
+            F.sum(latency).alias("latency_sum"),
+            F.sum(latency * latency).alias("latency_sum_sq"),
         )
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
-                rate("errors_5xx").alias("error_rate"), "mean_ms", "p95_ms")
+                rate("errors_5xx").alias("error_rate"), "mean_ms", "p95_ms",
+                "latency_count", "latency_sum", "latency_sum_sq")
     )
 
 

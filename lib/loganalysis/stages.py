@@ -76,7 +76,7 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
         outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence, config.spike_threshold),
                               paths.anomalies("incidents"))
         baseline = record_scores.trailing_latency_baseline(
-            record_scores.bucket_latency_sums(clean, seconds), seconds, config.window_seconds, config.min_history)
+            record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history)
         enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
         outputs.write_parquet(enriched, paths.enriched, ["service", "environment"])
         explanations = explain.explain(outputs.read_parquet(paths.enriched),
