@@ -33,6 +33,13 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
 
 
+def summary_with_incident_counts(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
+    """The per-series summary with how many incidents each series had (0 when none)."""
+    counts = incidents.groupby(["service", "environment"]).size().rename("incidents").reset_index()
+    return (summary.merge(counts, on=["service", "environment"], how="left")
+            .fillna({"incidents": 0}).astype({"incidents": "int64"}))
+
+
 def save_headline(table: pd.DataFrame, run_dir: str) -> None:
     """Hand the headline to the runner for the run's index page."""
     if run_dir:
