@@ -55,7 +55,8 @@ def series_of(file_uri: str) -> SeriesKey:
 
 
 def read_columns(file_uri: str, columns: list[str]) -> pyarrow.Table:
-    filesystem, path = pyarrow.fs.FileSystem.from_uri(file_uri)
+    # Hadoop's s3a:// is plain S3 to pyarrow (credentials from the usual AWS environment)
+    filesystem, path = pyarrow.fs.FileSystem.from_uri(re.sub(r"^s3a://", "s3://", file_uri))
     with filesystem.open_input_file(path) as handle:
         return pq.read_table(handle, columns=columns)
 
