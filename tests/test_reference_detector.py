@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+from conftest import ROOT, run_pipeline
 from loganalysis import evaluate, ingest, reference_detector
+from loganalysis.storage import read_parquet
 
 NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 pytestmark = pytest.mark.skipif(not NAB.exists(), reason="../shared/data is not beside the checkout")
@@ -30,3 +33,22 @@ def test_nab_windowed_gaussian_scores_as_published():
     _, summary = evaluate.score(events, truth, scoring_start=scoring_start)
     assert (summary["truth_windows"], summary["caught"], summary["events"], summary["false_events"]) == (11, 7, 42, 14)
     assert (summary["recall"], summary["precision"]) == (pytest.approx(0.64, abs=0.005), pytest.approx(0.67, abs=0.005))
+
+
+def test_nab_profile_scores_at_least_nab_detector(spark, tmp_path):
+    """The acceptance run: params/nab_example.yaml through the runner, then its evaluation next
+    to NAB's detector scored the same way, with the same windows and probation."""
+    settings = yaml.safe_load((ROOT / "params/nab_example.yaml").read_text())
+    settings["data_root"] = str(tmp_path / "data")
+    profile = tmp_path / "nab.yaml"
+    profile.write_text(yaml.safe_dump(settings))
+    result = run_pipeline(profile, tmp_path / "reports", "nab")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    ours = read_parquet(spark, str(tmp_path / "data/anomalies/evaluation")).collect()[0].asDict()
+    truth, scoring_start = nab_truth_and_scoring_start()
+    nab = evaluate.score(reference_detector.read_reference_events(str(NAB / "results"), "prod"),
+                         truth, scoring_start=scoring_start)[1]
+    assert ours["truth_windows"] == nab["truth_windows"] == 11
+    assert ours["f1"] >= nab["f1"], (ours, nab)
+    assert ours["false_events"] < nab["false_events"]
