@@ -28,14 +28,20 @@ def run_pipeline(profile: Path, reports: Path, run_id: str, env_extra=None):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
 
 
+def profile_in(work: Path, name: str, **overrides) -> Path:
+    """params/<name>.yaml with its outputs under `work/data` (and any overrides), saved in `work`."""
+    settings = yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())
+    settings.update(data_root=str(work / "data"), **overrides)
+    profile = work / f"{name}.yaml"
+    profile.write_text(yaml.safe_dump(settings))
+    return profile
+
+
 @pytest.fixture(scope="session")
 def first_run(tmp_path_factory):
     """One pipeline run on params/ci.yaml, shared by the pipeline and page tests."""
     work = tmp_path_factory.mktemp("pipeline")
-    settings = yaml.safe_load((ROOT / "params/ci.yaml").read_text())
-    settings["data_root"] = str(work / "data")
-    profile = work / "ci.yaml"
-    profile.write_text(yaml.safe_dump(settings))
+    profile = profile_in(work, "ci")
     result = run_pipeline(profile, work / "reports", "first")
     assert result.returncode == 0, result.stdout + result.stderr
     return work, profile, result

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
-from conftest import ROOT, run_pipeline
+from conftest import ROOT, profile_in, run_pipeline
 from pyspark.sql import functions as F
 
 from loganalysis import cluster, stages
@@ -37,14 +36,11 @@ def loopback_cluster(tmp_path):
 
 
 def cluster_profile(work: Path, state: dict, **overrides) -> tuple[Path, int]:
-    settings = yaml.safe_load((ROOT / "params/ci.yaml").read_text())
     ui_port = cluster.free_port()
-    settings.update(data_root=str(work / "data"), spark_master=state["master_url"], spark_conf={
+    profile = profile_in(work, "ci", spark_master=state["master_url"], spark_conf={
         "spark.executor.memory": "768m", "spark.executor.cores": "1", "spark.cores.max": "2",
         "spark.sql.shuffle.partitions": "4", "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1", "spark.ui.port": str(ui_port)}, **overrides)
-    profile = work / "cluster.yaml"
-    profile.write_text(yaml.safe_dump(settings))
     return profile, ui_port
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from conftest import ROOT, run_pipeline
+from conftest import profile_in, run_pipeline
 from loganalysis import evaluate, ingest, reference_detector
 from loganalysis.storage import read_parquet
 
@@ -38,11 +37,7 @@ def test_nab_windowed_gaussian_scores_as_published():
 def test_nab_profile_scores_at_least_nab_detector(spark, tmp_path):
     """The acceptance run: params/nab_example.yaml through the runner, then its evaluation next
     to NAB's detector scored the same way, with the same windows and probation."""
-    settings = yaml.safe_load((ROOT / "params/nab_example.yaml").read_text())
-    settings["data_root"] = str(tmp_path / "data")
-    profile = tmp_path / "nab.yaml"
-    profile.write_text(yaml.safe_dump(settings))
-    result = run_pipeline(profile, tmp_path / "reports", "nab")
+    result = run_pipeline(profile_in(tmp_path, "nab_example"), tmp_path / "reports", "nab")
     assert result.returncode == 0, result.stdout + result.stderr
 
     ours = read_parquet(spark, str(tmp_path / "data/anomalies/evaluation")).collect()[0].asDict()

@@ -94,14 +94,14 @@ def timeseries(records: DataFrame, seconds: int) -> DataFrame:
         .agg(
             F.count(F.lit(1)).alias("requests"),
             count_where(is_server_error()).alias("errors_5xx"),
-            F.mean(latency).alias("mean_ms"),
             F.percentile_approx(latency, 0.95, TIMESERIES_ACCURACY).alias("p95_ms"),
             F.count(latency).alias("latency_count"),
             F.sum(latency).alias("latency_sum"),
             F.sum(latency * latency).alias("latency_sum_sq"),
         )
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
-                rate("errors_5xx").alias("error_rate"), "mean_ms", "p95_ms",
+                rate("errors_5xx").alias("error_rate"),
+                F.try_divide("latency_sum", "latency_count").alias("mean_ms"), "p95_ms",
                 "latency_count", "latency_sum", "latency_sum_sq")
     )
 
