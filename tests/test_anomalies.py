@@ -163,7 +163,7 @@ def test_record_z_scores_use_only_earlier_buckets(spark):
     enriched = record_scores.with_record_z_scores(df, baseline, BUCKET, 0.0, 0.0).orderBy("timestamp").toPandas()
     for minute in range(6):
         history = [v for m in range(max(0, minute - 3), minute) for v in latencies[m]]
-        got = enriched[enriched["bucket"] == pd.Timestamp(T0 + timedelta(minutes=minute))]
+        got = enriched[enriched["timestamp"].dt.floor("min") == pd.Timestamp(T0 + timedelta(minutes=minute))]
         if not history:
             assert got["z_score"].isna().all()
             continue
