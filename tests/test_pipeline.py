@@ -17,8 +17,9 @@ STAGES = ["01_generate_logs", "02_compute_metrics", "03_detect_anomalies", "04_a
 PARQUET_OUTPUTS = ["ground_truth/incidents", "ground_truth/bad_lines", "clean_logs", "quarantine",
                    "metrics/summary", "metrics/timeseries", "metrics/top_error_messages",
                    "metrics/top_error_endpoints", "metrics/environment_comparison", "enriched",
-                   "anomalies/record_baseline", "anomalies/scored_series", "anomalies/incidents", "anomalies/explanations",
-                   "anomalies/evaluation", "anomalies/truth_matches", "insights/headline"]
+                   "anomalies/record_baseline", "anomalies/scored_series", "anomalies/incidents",
+                   "anomalies/explanations", "anomalies/evaluation", "anomalies/truth_matches",
+                   "insights/headline"]
 
 CHARTS = {"01_generate_logs": 3, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 7}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import pandas as pd
@@ -63,17 +64,15 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
             outputs.write_parquet(metrics.environment_comparison(outputs.read_parquet(paths.metrics("summary"))),
                                   paths.metrics("environment_comparison"))
 
+        tables = {"timeseries": metrics.timeseries(clean, bucket_seconds),
+                  "top_error_messages": metrics.top_error_messages(clean, top_n),
+                  "top_error_endpoints": metrics.top_error_endpoints(clean, top_n)}
         counts = side_by_side({
             "summary": summary_and_comparison,
-            "timeseries": lambda: outputs.write_parquet(metrics.timeseries(clean, bucket_seconds),
-                                                        paths.metrics("timeseries")),
-            "top_messages": lambda: outputs.write_parquet(metrics.top_error_messages(clean, top_n),
-                                                          paths.metrics("top_error_messages")),
-            "top_endpoints": lambda: outputs.write_parquet(metrics.top_error_endpoints(clean, top_n),
-                                                           paths.metrics("top_error_endpoints")),
-            "lines_in": lambda: validate.count_lines(spark, paths.raw_logs),
+            **{name: partial(outputs.write_parquet, table, paths.metrics(name)) for name, table in tables.items()},
+            "lines_in": partial(validate.count_lines, spark, paths.raw_logs),
             "clean": clean.count,
-            "quarantined": lambda: outputs.read_parquet(paths.quarantine).count(),
+            "quarantined": outputs.read_parquet(paths.quarantine).count,
         })
         return {name: counts[name] for name in ("lines_in", "clean", "quarantined")}
 
