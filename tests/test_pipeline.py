@@ -109,7 +109,7 @@ def test_rerun_gives_identical_outputs_then_a_failing_write_changes_nothing(spar
 
     guarded = ["clean_logs", "quarantine", "metrics"]
     digests = {name: file_digests(data / name) for name in guarded}
-    failed = run_pipeline(profile, work / "reports", "faulty", {"LOGANALYSIS_FAIL_WRITE": "clean_logs:1"})
+    failed = run_pipeline(profile, work / "reports", "faulty", {"LOGANALYSIS_FAIL_WRITE": "validated:1"})
     assert failed.returncode == 1
     assert "02_compute_metrics failed" in failed.stderr
     assert {name: file_digests(data / name) for name in guarded} == digests

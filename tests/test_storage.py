@@ -48,3 +48,15 @@ def test_readers_refuse_output_without_success_marker(spark, tmp_path):
         storage.read_parquet(spark, path)
     with pytest.raises(storage.IncompleteOutputError, match="does not exist"):
         storage.read_parquet(spark, str(tmp_path / "never"))
+
+
+def test_partitions_of_one_scratch_write_become_separate_outputs(spark, tmp_path):
+    root = str(tmp_path)
+    rows = spark.range(10).selectExpr("id", "IF(id < 7, 'kept', 'set aside') AS part")
+    with storage.stage_outputs(spark, f"{root}/_staging") as out:
+        folder = out.write_parquet_scratch(rows, "split", ["part"])
+        out.adopt(f"{folder}/part=kept", f"{root}/kept")
+        out.adopt(f"{folder}/part=never", f"{root}/empty")
+    assert sorted(r.id for r in storage.read_parquet(spark, f"{root}/kept").collect()) == list(range(7))
+    assert storage.read_parquet(spark, f"{root}/empty", rows.schema).count() == 0
+    assert os.listdir(f"{root}/_staging") == []  # the scratch write went with the staging folder

@@ -4,7 +4,10 @@ import json
 
 import pytest
 
-from loganalysis import validate
+from loganalysis import stages, validate
+from loganalysis.paths import DataPaths
+from loganalysis.schema import LOG_SCHEMA
+from loganalysis.storage import read_parquet
 
 GOOD = {"timestamp": "2026-11-02T10:00:00.000Z", "service": "api", "environment": "prod",
         "host": "h1", "level": "INFO", "status_code": 200, "response_time_ms": 12.5,
@@ -72,3 +75,26 @@ def test_lines_in_equal_clean_plus_quarantined(validated, spark):
 def test_missing_service_is_not_filled_from_the_folder_name(validated):
     _, rows = validated
     assert [r.service for r in rows if r.reason == "missing_field:service"] == [None]
+
+
+GOOD_CASES = [case for case in CASES if case[1] is None]
+BAD_CASES = [case for case in CASES if case[1] is not None]
+
+
+@pytest.mark.parametrize("cases", [CASES, GOOD_CASES, BAD_CASES], ids=["mixed", "all clean", "all rejected"])
+def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tmp_path, cases):
+    folder = tmp_path / "raw_logs" / "service=api" / "environment=prod"
+    folder.mkdir(parents=True)
+    (folder / "part-0.json").write_text("\n".join(text for text, _ in cases) + "\n")
+    paths = DataPaths(str(tmp_path))
+
+    counts = stages.compute_metrics(spark, paths, 60, 5)
+
+    rejected = sorted(reason for _, reason in cases if reason)
+    quarantine = read_parquet(spark, paths.quarantine)
+    assert quarantine.columns == ["reason", "raw_line", "source_file"]
+    assert sorted(r.reason for r in quarantine.collect()) == rejected
+    clean = validate.read_clean_records(spark, paths.clean_logs)
+    assert sorted(clean.columns) == sorted(LOG_SCHEMA.names)
+    assert {(r.service, r.environment) for r in clean.collect()} <= {("api", "prod")}
+    assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected)}

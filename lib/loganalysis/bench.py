@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from loganalysis import metrics, metrics_rdd, stages
+from loganalysis import metrics, metrics_rdd, stages, validate
 from loganalysis.anomalies import DetectorConfig
 from loganalysis.paths import DataPaths
 from loganalysis.schema import LOG_SCHEMA
@@ -149,10 +149,10 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     step("floor: json", lambda: spark.read.schema(LOG_SCHEMA).json(paths.raw_logs)
          .write.mode("overwrite").parquet(str(work / "floor_json")))
     step("metrics", lambda: stages.compute_metrics(spark, paths, 60, 5))
-    clean = read_parquet(spark, paths.clean_logs)
+    clean = validate.read_clean_records(spark, paths.clean_logs)
     step("summary df", lambda: metrics.summarize(clean).toPandas())
     step("summary rdd", lambda: metrics_rdd.summarize_rdd(spark, paths.clean_logs))
-    step("floor: parquet", lambda: read_parquet(spark, paths.clean_logs)
+    step("floor: parquet", lambda: clean
          .write.mode("overwrite").parquet(str(work / "floor_parquet")))
     step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))
     step("insights", lambda: (read_parquet(spark, paths.metrics("summary")).toPandas(),

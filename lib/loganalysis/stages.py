@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 
 from loganalysis import anomalies, explain, generate, metrics, record_scores, validate
 from loganalysis.paths import DataPaths
+from loganalysis.schema import LOG_SCHEMA
 from loganalysis.storage import read_parquet, stage_outputs
 from loganalysis.traffic_plan import IncidentSpec, plan_traffic
 
@@ -53,11 +54,15 @@ def generate_logs(spark: SparkSession, paths: DataPaths, settings: GeneratorSett
 def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int) -> dict:
     """Validate raw logs into clean records and quarantine, and write every metric.
     Returns the reconciliation counts: lines_in, clean, quarantined."""
-    validated = validate.validate_records(validate.read_raw_records(spark, paths.raw_logs))
+    split = validate.split_by_outcome(validate.check_records(validate.read_raw_records(spark, paths.raw_logs)))
     with stage_outputs(spark, paths.staging) as outputs:
-        outputs.write_parquet(validate.clean_records(validated), paths.clean_logs, ["service", "environment"])
-        outputs.write_parquet(validate.quarantined_lines(validated), paths.quarantine)
-        clean = outputs.read_parquet(paths.clean_logs)
+        # One pass over the raw JSON writes the clean records and the rejected lines both: a
+        # second pass just for the quarantine cost 20-25 s of 75-83 s at 10M records.
+        folder = outputs.write_parquet_scratch(split, "validated", [validate.OUTCOME, "service", "environment"])
+        outputs.adopt(f"{folder}/{validate.OUTCOME}={validate.CLEAN}", paths.clean_logs)
+        # The few rejected lines are rewritten on their own, with just their own columns.
+        outputs.write_parquet(validate.quarantined_lines(read_parquet(spark, folder, split.schema)), paths.quarantine)
+        clean = outputs.read_parquet(paths.clean_logs, LOG_SCHEMA)
 
         def summary_and_comparison():
             outputs.write_parquet(metrics.summarize(clean), paths.metrics("summary"))
@@ -91,7 +96,7 @@ def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:
 
 def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.DetectorConfig) -> dict:
     """Score the series, find and explain incidents, score every record. Returns rows in/out."""
-    clean = read_parquet(spark, paths.clean_logs)
+    clean = validate.read_clean_records(spark, paths.clean_logs)
     ts = read_parquet(spark, paths.metrics("timeseries"))
     seconds = anomalies.bucket_size(ts)
     with stage_outputs(spark, paths.staging) as outputs:

@@ -18,9 +18,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types a
 
 SUCCESS_MARKER = "_SUCCESS"
 
-# Test hook: "<output name>:<n>" makes every write task of that output with partition id >= n
-# raise, after the tasks before it have written their files. It proves a failure mid-write
-# leaves the previous outputs intact.
+# Test hook: "<output name>:<n>" makes every write task of that output (or scratch write) with
+# partition id >= n raise, after the tasks before it have written their files. It proves a
+# failure mid-write leaves the previous outputs intact.
 FAULT_ENV = "LOGANALYSIS_FAIL_WRITE"
 
 # Columns that are unique to nearly every record gain nothing from Parquet's dictionary
@@ -111,22 +111,44 @@ class StageOutputs:
             self._staged[final_path] = staged
         return staged
 
-    def _with_fault_hook(self, df: DataFrame, final_path: str) -> DataFrame:
-        fault = _fault_column(final_path.rstrip("/").rsplit("/", 1)[-1])
+    def _with_fault_hook(self, df: DataFrame, path_or_name: str) -> DataFrame:
+        fault = _fault_column(path_or_name.rstrip("/").rsplit("/", 1)[-1])
         if fault is None:
             return df
         # A filter, not a dropped column: the optimizer prunes unused columns, never a predicate.
         return df.where(fault.isNull())
 
-    def write_parquet(
-        self, df: DataFrame, final_path: str, partition_by: list[str] | None = None
-    ) -> None:
-        writer = self._with_fault_hook(df, final_path).write.mode("error")
+    def _write_parquet_to(self, df: DataFrame, path: str, name: str, partition_by: list[str] | None) -> None:
+        writer = self._with_fault_hook(df, name).write.mode("error")
         for column in set(PLAIN_ENCODED_COLUMNS) & set(df.columns):
             writer = writer.option(f"parquet.enable.dictionary#{column}", "false")
         if partition_by:
             writer = writer.partitionBy(*partition_by)
-        writer.parquet(self._stage_path(final_path))
+        writer.parquet(path)
+
+    def write_parquet(
+        self, df: DataFrame, final_path: str, partition_by: list[str] | None = None
+    ) -> None:
+        self._write_parquet_to(df, self._stage_path(final_path), final_path, partition_by)
+
+    def write_parquet_scratch(self, df: DataFrame, name: str, partition_by: list[str]) -> str:
+        """Write an intermediate result that is never committed itself; return its folder.
+
+        It lives under the staging folder and goes with it. Its partitions become outputs
+        through `adopt`, so one pass over the input can feed several outputs.
+        """
+        path = f"{self.staging_root}/scratch-{name}"
+        self._write_parquet_to(df, path, name, partition_by)
+        return path
+
+    def adopt(self, folder: str, final_path: str) -> None:
+        """Stage an already-written folder (a partition of a scratch write) as an output.
+        A partition that got no rows has no folder: the output is then empty."""
+        staged = self._stage_path(final_path)
+        if path_exists(self.spark, folder):
+            _rename(self.spark, folder, staged)
+        fs, marker = _jvm_path(self.spark, f"{staged}/{SUCCESS_MARKER}")
+        fs.create(marker).close()  # creates the folder too, when it had no rows
 
     def write_text(self, df: DataFrame, final_path: str, partition_by: list[str]) -> None:
         """Write a single string column `value` as text lines, one folder per partition value."""
