@@ -122,6 +122,23 @@ def test_timeseries_buckets_and_rates(spark):
     assertDataFrameEqual(ts.drop("p95_ms"), expected, rtol=1e-9)
 
 
+def test_timeseries_p95_is_the_numpy_percentile_of_each_bucket(spark):
+    """Below TIMESERIES_ACCURACY values a bucket's p95 is exact: the smallest latency with at
+    least 95% of the bucket at or below it (numpy's "inverted_cdf"); a bucket without
+    latencies has none."""
+    rng = np.random.default_rng(5)
+    rows = [("api", "prod", 200, float(round(rng.lognormal(3, 1), 1)), int(sec), "ok", "/a")
+            for sec in rng.integers(0, 180, 400)]
+    rows += [("api", "prod", 200, None, 200, "ok", "/a")]  # a bucket of null latencies only
+    ts = metrics.timeseries(records(spark, rows), 60).toPandas().set_index("bucket")["p95_ms"]
+    frame = pd.DataFrame(rows, columns=["service", "environment", "status", "latency", "sec", "msg", "ep"])
+    for minute, bucket in frame.groupby(frame["sec"] // 60):
+        latencies = bucket["latency"].dropna().to_numpy()
+        expected = np.percentile(latencies, 95, method="inverted_cdf") if len(latencies) else None
+        actual = ts[pd.Timestamp(T0 + timedelta(minutes=int(minute)))]
+        assert (actual is None or np.isnan(actual)) if expected is None else actual == expected
+
+
 def test_bucket_seconds_parses_and_refuses():
     assert metrics.bucket_seconds("1 minute") == 60
     assert metrics.bucket_seconds("5 minutes") == 300

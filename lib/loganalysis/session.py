@@ -68,9 +68,9 @@ def get_spark(
         # Keeps a writer open per partition folder instead of sorting every task by folder.
         "spark.sql.maxConcurrentOutputFileWriters": "64",
         # Percentiles per time bucket (`percentile_approx`) keep one small state per group in a
-        # hash map; past the default 128 groups a task re-sorts all its rows to aggregate them,
-        # which took a third of the time series at 10M records (43,000 groups). The states hold
-        # the task's own values, so memory grows with its input, not with this limit.
+        # hash map; past the default 128 groups a task re-sorts all its rows to aggregate them
+        # (time series at 10M records, 43,000 groups: 3.5-4.5 s with this, 4.5-5.8 s without).
+        # The states hold the task's own values, so memory grows with its input, not this limit.
         "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "100000",
         # Arrow moves small pandas frames (plans, aggregates) across the driver boundary fast.
         "spark.sql.execution.arrow.pyspark.enabled": "true",
