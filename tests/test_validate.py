@@ -41,11 +41,11 @@ CASES = [
 def validated(spark, tmp_path_factory):
     folder = tmp_path_factory.mktemp("raw") / "service=api" / "environment=prod"
     folder.mkdir(parents=True)
-    # a blank line is not a record: the reader skips it and count_lines does not count it
-    (folder / "part-0.json").write_text("\n".join(text for text, _ in CASES) + "\n\n")
-    raw = str(folder.parents[1])
-    rows = validate.validate_records(validate.read_raw_records(spark, raw)).collect()
-    return raw, rows
+    # blank and whitespace-only lines are not records: the reader skips them, uncounted
+    (folder / "part-0.json").write_text("\n".join(text for text, _ in CASES) + "\n\n  \n\t\n")
+    records, seen = validate.counted(validate.read_raw_records(spark, str(folder.parents[1])))
+    rows = validate.validate_records(records).collect()
+    return validate.lines_counted(seen), rows
 
 
 def test_each_line_gets_the_expected_reason(validated):
@@ -67,9 +67,9 @@ def test_clean_records_are_typed(validated, spark):
     assert all(r.timestamp.year == 2026 for r in clean)
 
 
-def test_lines_in_equal_clean_plus_quarantined(validated, spark):
-    raw, rows = validated
-    assert validate.count_lines(spark, raw) == len(CASES) == len(rows)
+def test_every_line_that_holds_anything_is_counted_once(validated):
+    lines_counted, rows = validated
+    assert lines_counted == len(CASES) == len(rows)
 
 
 def test_missing_service_is_not_filled_from_the_folder_name(validated):
@@ -85,7 +85,7 @@ BAD_CASES = [case for case in CASES if case[1] is not None]
 def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tmp_path, cases):
     folder = tmp_path / "raw_logs" / "service=api" / "environment=prod"
     folder.mkdir(parents=True)
-    (folder / "part-0.json").write_text("\n".join(text for text, _ in cases) + "\n")
+    (folder / "part-0.json").write_text("\n".join(text for text, _ in cases) + "\n \n\n")  # blank lines: no records
     paths = DataPaths(str(tmp_path))
 
     counts = stages.compute_metrics(spark, paths, 60, 5)

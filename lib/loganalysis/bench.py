@@ -12,6 +12,8 @@ pipeline's own Spark configuration and stage functions:
   insights           the aggregates the report draws, brought to pandas
   duckdb metrics     DuckDB: raw JSON -> clean Parquet + the same summary metrics
   duckdb z-scores    DuckDB: the same bucketed series with trailing-window z-scores
+The metrics stage, its floor and the two summaries run in ROUNDS alternating rounds; each
+reports its best run, and the table lists every run beside it.
 Driver peak memory is the Python driver process's resident set, sampled during each step.
 """
 
@@ -37,6 +39,7 @@ from loganalysis.storage import read_parquet
 from loganalysis.traffic_plan import DEFAULT_SERVICES, IncidentSpec
 
 ENVIRONMENTS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
+ROUNDS = 2  # alternating rounds of the metrics stage and its floors
 
 
 @contextmanager
@@ -125,33 +128,44 @@ def _duck_type(spark_type: str) -> str:
             "bigint": "BIGINT"}[spark_type]
 
 
+def best_run(timings: list[dict]) -> dict:
+    """The fastest of a step's runs, with every run's seconds kept beside it."""
+    best = dict(min(timings, key=lambda run: run["seconds"]))
+    best["records_per_second"] = round(best["records"] / best["seconds"]) if best["seconds"] else None
+    if len(timings) > 1:
+        best["all_seconds"] = [run["seconds"] for run in timings]
+    return best
+
+
 def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     paths = DataPaths(str(work / f"n{n_records}"))
     settings = stages.GeneratorSettings(
         seed=42, n_records=n_records, start="2026-11-02T00:00:00Z", duration_hours=48,
         services=DEFAULT_SERVICES, environments=ENVIRONMENTS, hosts_per_service=4,
         incidents=IncidentSpec(), bad_line_rate=0.001)
-    rows: list[dict] = []
+    runs: dict[str, list[dict]] = {}
 
-    def step(name: str, action, records: int = n_records) -> dict:
+    def step(name: str, action, records: int = n_records) -> None:
         result = {"stage": name, "records": records}
         with measured(result):
             action()
-        result["records_per_second"] = round(records / result["seconds"]) if result["seconds"] else None
-        rows.append(result)
+        runs.setdefault(name, []).append(result)
         print(f"  {name:<18} {result['seconds']:>8.2f} s", flush=True)
-        return result
 
     step("generate", lambda: stages.generate_logs(spark, paths, settings))
     faker_rate = faker_loop_rate(work / "faker_sample.jsonl")
-    rows.append({"stage": "faker loop", "records": 20_000, "seconds": round(20_000 / faker_rate, 2),
-                 "records_per_second": round(faker_rate)})
-    step("floor: json", lambda: spark.read.schema(LOG_SCHEMA).json(paths.raw_logs)
-         .write.mode("overwrite").parquet(str(work / "floor_json")))
-    step("metrics", lambda: stages.compute_metrics(spark, paths, 60, 5))
-    clean = validate.read_clean_records(spark, paths.clean_logs)
-    step("summary df", lambda: metrics.summarize(clean).toPandas())
-    step("summary rdd", lambda: metrics_rdd.summarize_rdd(spark, paths.clean_logs))
+    runs["faker loop"] = [{"stage": "faker loop", "records": 20_000, "seconds": round(20_000 / faker_rate, 2)}]
+    clean = None
+    # The two ratios the metrics stage is held to are timed in alternating rounds, each side
+    # keeping its best: a shared VM's timings drift 20-40% between minutes, and a step timed
+    # once, right after a neighbour's burst, would measure the neighbour.
+    for _ in range(ROUNDS):
+        step("floor: json", lambda: spark.read.schema(LOG_SCHEMA).json(paths.raw_logs)
+             .write.mode("overwrite").parquet(str(work / "floor_json")))
+        step("metrics", lambda: stages.compute_metrics(spark, paths, 60, 5))
+        clean = validate.read_clean_records(spark, paths.clean_logs)
+        step("summary df", lambda: metrics.summarize(clean).toPandas())
+        step("summary rdd", lambda: metrics_rdd.summarize_rdd(spark, paths.clean_logs))
     step("floor: parquet", lambda: clean
          .write.mode("overwrite").parquet(str(work / "floor_parquet")))
     step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))
@@ -162,6 +176,7 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     step("duckdb metrics", lambda: duckdb_metrics(paths.raw_logs, str(work / f"duck_clean_{n_records}.parquet")))
     step("duckdb z-scores", lambda: duckdb_zscores(paths.clean_logs))
 
+    rows = [best_run(timings) for timings in runs.values()]
     by_name = {r["stage"]: r for r in rows}
     ratios = {"metrics": ("floor: json", "duckdb metrics"), "anomalies": ("floor: parquet", "duckdb z-scores"),
               "summary rdd": ("summary df", None), "generate": (None, None)}
@@ -180,6 +195,8 @@ def print_table(rows: list[dict]) -> None:
     print("-" * len(header))
     for r in rows:
         extra = f"  ({r['x_faker_loop']}x faker loop)" if "x_faker_loop" in r else ""
+        if "all_seconds" in r:
+            extra += f"  (best of {', '.join(f'{s:.2f}' for s in r['all_seconds'])})"
         print(f"{r['stage']:<18}{r['records']:>12,}{r['seconds']:>10.2f}{(r.get('records_per_second') or 0):>12,}"
               f"{r.get('ratio_to_floor', ''):>10}{r.get('ratio_to_duckdb', ''):>11}{r.get('driver_peak_mb', ''):>9}{extra}")
 

@@ -11,7 +11,7 @@ from functools import reduce
 
 import pandas as pd
 
-from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, functions as F, types as T
 
 from loganalysis.schema import CORRUPT_RECORD, LOG_SCHEMA, RAW_JSON_SCHEMA, REQUIRED_FIELDS
 from loganalysis.storage import read_parquet
@@ -148,13 +148,22 @@ def reason_category(reason_col: str = "reason") -> Column:
     return F.substring_index(F.col(reason_col), ":", 1)
 
 
-def count_lines(spark: SparkSession, raw_path: str) -> int:
-    """Lines that hold anything: the JSON reader skips blank lines, so they are not records."""
-    return (
-        spark.read.option("recursiveFileLookup", "true").text(raw_path)
-        .where(F.trim("value") != "")
-        .count()
-    )
+def counted(records: DataFrame) -> tuple[DataFrame, Observation]:
+    """The raw records, counted as the reader hands them on: `lines_counted` has the count once
+    an action has read them all.
+
+    The count comes with the one pass, before validation: in permissive mode the reader turns
+    every line that holds anything into exactly one row (one it cannot parse keeps its text in
+    `_corrupt_record`) and skips blank lines, which are not records. A separate scan of the raw
+    text counted the same lines for 4-5 s of CPU at 10M lines.
+    """
+    seen = Observation("lines_read")
+    return records.observe(seen, F.count(F.lit(1)).alias("lines")), seen
+
+
+def lines_counted(seen: Observation) -> int:
+    """The count of a `counted` frame; waits for the action that reads it."""
+    return seen.get["lines"]
 
 
 def quarantine_by_reason(quarantine: DataFrame) -> DataFrame:
