@@ -46,7 +46,7 @@ def cluster_profile(work: Path, state: dict, **overrides) -> tuple[Path, int]:
 
 def row_set(spark, path: str):
     df = spark.read.parquet(path)
-    # percentile_approx merges partial sketches in task order: compare its output rounded
+    # sums of doubles depend on the order tasks' partial sums are merged: compare rounded
     rounded = [F.round(c, 6).alias(c) if t == "double" else F.col(c) for c, t in df.dtypes]
     df = df.select(*rounded)
     return tuple(df.select(F.count(F.lit(1)), F.sum(F.xxhash64(*df.columns).cast("decimal(38,0)"))).first())

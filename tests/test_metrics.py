@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from pyspark.sql import types as T
+from pyspark.sql import functions as F, types as T
 from pyspark.testing import assertDataFrameEqual
 
 from loganalysis import metrics, metrics_rdd
@@ -123,9 +123,8 @@ def test_timeseries_buckets_and_rates(spark):
 
 
 def test_timeseries_p95_is_the_numpy_percentile_of_each_bucket(spark):
-    """Below TIMESERIES_ACCURACY values a bucket's p95 is exact: the smallest latency with at
-    least 95% of the bucket at or below it (numpy's "inverted_cdf"); a bucket without
-    latencies has none."""
+    """A bucket's p95 is the smallest latency with at least 95% of the bucket at or below it
+    (numpy's "inverted_cdf"); a bucket without latencies has none."""
     rng = np.random.default_rng(5)
     rows = [("api", "prod", 200, float(round(rng.lognormal(3, 1), 1)), int(sec), "ok", "/a")
             for sec in rng.integers(0, 180, 400)]
@@ -137,6 +136,14 @@ def test_timeseries_p95_is_the_numpy_percentile_of_each_bucket(spark):
         expected = np.percentile(latencies, 95, method="inverted_cdf") if len(latencies) else None
         actual = ts[pd.Timestamp(T0 + timedelta(minutes=int(minute)))]
         assert (actual is None or np.isnan(actual)) if expected is None else actual == expected
+
+
+def test_nearest_rank_is_numpys_inverted_cdf_at_every_size(spark):
+    rng = np.random.default_rng(11)
+    arrays = [sorted(rng.normal(100, 30, n).round(1).tolist()) for n in range(0, 201)]
+    got = [r.p for r in spark.createDataFrame([(a,) for a in arrays], "v array<double>")
+           .select(metrics.nearest_rank(F.col("v"), 95).alias("p")).collect()]
+    assert got == [np.percentile(a, 95, method="inverted_cdf") if a else None for a in arrays]
 
 
 def test_bucket_seconds_parses_and_refuses():

@@ -1,8 +1,9 @@
 """Service metrics with the DataFrame API: summary, time series, top errors, environments.
 
-Percentiles: the per-service summary uses `percentile` (exact, linear interpolation as in
-numpy); the per-bucket time series uses `percentile_approx` with accuracy TIMESERIES_ACCURACY
-(rank error at most 1/accuracy of the bucket's count), because it runs once per bucket.
+Percentiles are exact. The per-service summary uses `percentile` (linear interpolation, numpy's
+default). The per-bucket p95 of the time series is the nearest rank (numpy's "inverted_cdf": a
+latency the bucket actually had) of the bucket's sorted latencies; a bucket holds its own
+latencies while it is aggregated, so its memory grows with its requests, as the summary's does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 SERIES_KEYS = ["service", "environment"]
 SUMMARY_PERCENTILES = (0.5, 0.95, 0.99)
-TIMESERIES_ACCURACY = 10_000
+TIMESERIES_PERCENT = 95
 
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -48,6 +49,14 @@ def time_bucket(seconds: int, ts_col: str = "timestamp") -> Column:
     """Start of the fixed-size bucket a timestamp falls in (epoch-aligned, UTC)."""
     epoch = F.unix_timestamp(F.col(ts_col))
     return F.timestamp_seconds(epoch - F.pmod(epoch, F.lit(seconds)))
+
+
+def nearest_rank(sorted_values: Column, percent: int) -> Column:
+    """The `percent`th percentile of an ascending array by nearest rank: the smallest value with
+    at least `percent`% of the values at or below it. Null for an empty array."""
+    n = F.size(sorted_values)
+    rank = F.floor((n * percent + 99) / 100).cast("int")  # ceil(n * percent / 100), kept in integers
+    return F.when(n > 0, F.element_at(sorted_values, rank))
 
 
 def with_bucket(df: DataFrame, seconds: int, ts_col: str = "timestamp") -> DataFrame:
@@ -94,14 +103,17 @@ def timeseries(records: DataFrame, seconds: int) -> DataFrame:
         .agg(
             F.count(F.lit(1)).alias("requests"),
             count_where(is_server_error()).alias("errors_5xx"),
-            F.percentile_approx(latency, 0.95, TIMESERIES_ACCURACY).alias("p95_ms"),
+            # Sorting each bucket's latencies (a few hundred) took 4.7-5.4 s of CPU at 10M
+            # records where `percentile_approx` (accuracy 10,000) took 6.7-9.8 s, and is exact.
+            F.sort_array(F.collect_list(latency)).alias("_latencies"),
             F.count(latency).alias("latency_count"),
             F.sum(latency).alias("latency_sum"),
             F.sum(latency * latency).alias("latency_sum_sq"),
         )
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
                 rate("errors_5xx").alias("error_rate"),
-                F.try_divide("latency_sum", "latency_count").alias("mean_ms"), "p95_ms",
+                F.try_divide("latency_sum", "latency_count").alias("mean_ms"),
+                nearest_rank(F.col("_latencies"), TIMESERIES_PERCENT).alias("p95_ms"),
                 "latency_count", "latency_sum", "latency_sum_sq")
     )
 
