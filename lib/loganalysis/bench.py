@@ -12,8 +12,8 @@ pipeline's own Spark configuration and stage functions:
   insights           the aggregates the report draws, brought to pandas
   duckdb metrics     DuckDB: raw JSON -> clean Parquet + the same summary metrics
   duckdb z-scores    DuckDB: the same bucketed series with trailing-window z-scores
-The metrics stage, its floor and the two summaries run in ROUNDS alternating rounds; each
-reports its best run, and the table lists every run beside it.
+Every step compared with another (the stages, their floors, the two summaries) runs in ROUNDS
+alternating rounds; each reports its best run, and the table lists every run beside it.
 Driver peak memory is the Python driver process's resident set, sampled during each step.
 """
 
@@ -156,9 +156,9 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     faker_rate = faker_loop_rate(work / "faker_sample.jsonl")
     runs["faker loop"] = [{"stage": "faker loop", "records": 20_000, "seconds": round(20_000 / faker_rate, 2)}]
     clean = None
-    # The two ratios the metrics stage is held to are timed in alternating rounds, each side
-    # keeping its best: a shared VM's timings drift 20-40% between minutes, and a step timed
-    # once, right after a neighbour's burst, would measure the neighbour.
+    # Every ratio is timed in alternating rounds, each side keeping its best: a shared VM's
+    # timings drift 20-40% between minutes, and a step timed once, right after a neighbour's
+    # burst, would measure the neighbour.
     for _ in range(ROUNDS):
         step("floor: json", lambda: spark.read.schema(LOG_SCHEMA).json(paths.raw_logs)
              .write.mode("overwrite").parquet(str(work / "floor_json")))
@@ -166,9 +166,9 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
         clean = validate.read_clean_records(spark, paths.clean_logs)
         step("summary df", lambda: metrics.summarize(clean).toPandas())
         step("summary rdd", lambda: metrics_rdd.summarize_rdd(spark, paths.clean_logs))
-    step("floor: parquet", lambda: clean
-         .write.mode("overwrite").parquet(str(work / "floor_parquet")))
-    step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))
+        step("floor: parquet", lambda: clean
+             .write.mode("overwrite").parquet(str(work / "floor_parquet")))
+        step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))
     step("insights", lambda: (read_parquet(spark, paths.metrics("summary")).toPandas(),
                               read_parquet(spark, paths.metrics("timeseries")).toPandas(),
                               read_parquet(spark, paths.anomalies("incidents")).toPandas(),
