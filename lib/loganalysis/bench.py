@@ -39,7 +39,7 @@ from loganalysis.storage import read_parquet
 from loganalysis.traffic_plan import DEFAULT_SERVICES, IncidentSpec
 
 ENVIRONMENTS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
-ROUNDS = 2  # alternating rounds of the metrics stage and its floors
+ROUNDS = 2  # alternating rounds of every step compared with another
 
 
 @contextmanager

@@ -16,7 +16,6 @@ from pyspark.sql import SparkSession
 
 from loganalysis import anomalies, explain, generate, metrics, record_scores, validate
 from loganalysis.paths import DataPaths
-from loganalysis.schema import LOG_SCHEMA
 from loganalysis.storage import read_parquet, stage_outputs
 from loganalysis.traffic_plan import IncidentSpec, plan_traffic
 
@@ -62,7 +61,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
         # second pass just for the quarantine cost 20-25 s of 75-83 s at 10M records.
         folder = outputs.write_parquet_scratch(split, "validated", [validate.OUTCOME, "service", "environment"])
         outputs.adopt(f"{folder}/{validate.OUTCOME}={validate.CLEAN}", paths.clean_logs)
-        clean = outputs.read_parquet(paths.clean_logs, LOG_SCHEMA)
+        clean = validate.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
 
         def quarantine():
             # The few rejected lines are rewritten on their own, with just their own columns.

@@ -165,9 +165,13 @@ class StageOutputs:
         (ground truth left by an earlier run must not be scored against new data)."""
         self._retired.append(final_path)
 
+    def staged_path(self, final_path: str) -> str:
+        """Where an output written earlier in this stage sits until it is committed."""
+        return self._staged[final_path]
+
     def read_parquet(self, final_path: str, schema: T.StructType | None = None) -> DataFrame:
         """An output written earlier in this stage, read from staging before it is committed."""
-        return read_parquet(self.spark, self._staged[final_path], schema)
+        return read_parquet(self.spark, self.staged_path(final_path), schema)
 
     def commit(self) -> None:
         """Swap every staged output into place: the old one aside, the new one in, the old one gone."""

@@ -1,8 +1,8 @@
 """Raw JSON lines to typed records, each bad line kept with the reason it was rejected.
 
 Every line ends up in exactly one of two places, the clean records or the quarantine, so
-`lines in = clean + quarantined` holds by construction and is checked after the write
-against an independent count of the raw lines.
+`lines in = clean + quarantined` holds by construction and is checked after the write: the
+lines counted as the reader hands them on (`counted`) against the rows read back from both outputs.
 """
 
 from __future__ import annotations
