@@ -3,7 +3,7 @@ PARAMS ?= params/default.yaml
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: setup run test bench lab clean strip cluster-up cluster-down
+.PHONY: setup run test test-fast bench lab clean strip cluster-up cluster-down
 
 setup:
 	@bash scripts/setup.sh
@@ -11,9 +11,12 @@ setup:
 run: setup  ## run every stage on PARAMS (default: params/default.yaml)
 	$(PY) -m loganalysis run --params $(PARAMS)
 
-test:  ## the test suite (unit tests, notebook checks, pipeline run, pages in Chromium)
+test:  ## the whole test suite (unit tests, notebook checks, pipeline runs, cluster, pages in Chromium)
 	@bash scripts/setup.sh --with-browser
 	$(PY) -m pytest -q
+
+test-fast: setup  ## the unit tests only: no pipeline run, no cluster (a few minutes)
+	$(PY) -m pytest -q -m "not pipeline and not cluster"
 
 lab: setup  ## JupyterLab on the notebooks, with this project's environment as its kernel
 	$(VENV)/bin/jupyter lab notebooks/

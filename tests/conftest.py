@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loganalysis.session import get_spark
+from loganalysis.core.session import get_spark
 
 
 @pytest.fixture(scope="session")

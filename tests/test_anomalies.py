@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loganalysis import anomalies, evaluate, metrics, record_scores
-from loganalysis.schema import LOG_SCHEMA
+from loganalysis.detect import anomalies, evaluate, record_scores
+from loganalysis.metrics import service_metrics
+from loganalysis.core.schema import LOG_SCHEMA
 
 T0 = datetime(2026, 11, 2, 0, 0)
 BUCKET = 60
@@ -159,7 +160,7 @@ def test_record_z_scores_use_only_earlier_buckets(spark):
             rows.append(tuple(record.get(f) for f in LOG_SCHEMA.names))
     df = spark.createDataFrame(rows, LOG_SCHEMA)
     baseline = record_scores.trailing_latency_baseline(
-        record_scores.bucket_latency_sums(metrics.timeseries(df, BUCKET)), BUCKET, window_seconds=3 * BUCKET, min_records=5)
+        record_scores.bucket_latency_sums(service_metrics.timeseries(df, BUCKET)), BUCKET, window_seconds=3 * BUCKET, min_records=5)
     enriched = record_scores.with_record_z_scores(df, baseline, BUCKET, 0.0, 0.0).orderBy("timestamp").toPandas()
     for minute in range(6):
         history = [v for m in range(max(0, minute - 3), minute) for v in latencies[m]]

@@ -16,9 +16,10 @@ import pytest
 from conftest import ROOT, profile_in, run_pipeline
 from pyspark.sql import functions as F
 
-from loganalysis import cluster, stages
-from loganalysis.anomalies import DetectorConfig
-from loganalysis.paths import DataPaths
+from loganalysis import stages
+from loganalysis.ops import cluster
+from loganalysis.detect.anomalies import DetectorConfig
+from loganalysis.core.paths import DataPaths
 
 pytestmark = [pytest.mark.cluster, pytest.mark.pipeline]
 COMPARED = ["clean_logs", "metrics/summary", "metrics/timeseries", "metrics/top_error_messages",

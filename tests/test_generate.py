@@ -1,19 +1,24 @@
 """The generator: deterministic, incidents visible in the data, bad lines counted exactly."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from loganalysis import generate, validate
-from loganalysis.traffic_plan import DEFAULT_SERVICES, IncidentSpec, plan_traffic
+from loganalysis.metrics import validation
+from loganalysis.sources import generate
+from loganalysis.sources.traffic_plan import DEFAULT_SERVICES, plan_traffic
 
 ENVS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
-N = 60_000
-SPEC = IncidentSpec(count=3, min_requests_per_minute=20)
+N = 60_000  # enough for each injected incident to stand out of its series' sampling noise
+SMALL = 5_000  # enough to compare two generations record by record
+SPEC = dataclasses.replace(generate.GeneratorSettings().incident_spec(), count=3)
 
 
-def lines(spark, partitions, seed=11, rate=0.01):
-    cells, incidents = plan_traffic(N, "2026-11-02T00:00:00Z", 4, DEFAULT_SERVICES, ENVS, SPEC, seed)
+def lines(spark, partitions, seed=11, rate=0.01, n=N):
+    spec = SPEC if n == N else dataclasses.replace(SPEC, count=0)
+    cells, incidents = plan_traffic(n, "2026-11-02T00:00:00Z", 4, DEFAULT_SERVICES, ENVS, spec, seed)
     pools = generate.value_pools(seed, DEFAULT_SERVICES, ENVS, 3)
     return generate.generate_lines(spark, cells, DEFAULT_SERVICES, pools, seed, rate, partitions), incidents
 
@@ -23,21 +28,21 @@ def written(spark, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("gen") / "raw")
     df, incidents = lines(spark, 3)
     df.write.partitionBy("service", "environment").text(out)
-    records = validate.validate_records(validate.read_raw_records(spark, out))
+    records = validation.validate_records(validation.read_raw_records(spark, out))
     return out, incidents, records
 
 
 def test_same_seed_same_records_whatever_the_partitioning(spark):
-    first, _ = lines(spark, 2)
-    second, _ = lines(spark, 5)
-    assert first.count() == N
+    first, _ = lines(spark, 2, n=SMALL)
+    second, _ = lines(spark, 5, n=SMALL)
+    assert first.count() == SMALL
     assert first.exceptAll(second).count() == 0 and second.exceptAll(first).count() == 0
 
 
 def test_another_seed_gives_other_records(spark):
-    first, _ = lines(spark, 2, seed=11)
-    other, _ = lines(spark, 2, seed=12)
-    assert first.select("value").exceptAll(other.select("value")).count() > N * 0.99
+    first, _ = lines(spark, 2, seed=11, n=SMALL)
+    other, _ = lines(spark, 2, seed=12, n=SMALL)
+    assert first.select("value").exceptAll(other.select("value")).count() > SMALL * 0.99
 
 
 def test_partition_folders_on_disk(written):
@@ -49,7 +54,7 @@ def test_partition_folders_on_disk(written):
 
 def test_bad_line_counts_match_the_lines_on_disk(spark, written):
     _, _, records = written
-    quarantined = (records.where("reason IS NOT NULL").groupBy(validate.reason_category().alias("kind"))
+    quarantined = (records.where("reason IS NOT NULL").groupBy(validation.reason_category().alias("kind"))
                    .count().toPandas().set_index("kind")["count"].to_dict())
     injected = generate.bad_line_counts(spark, N, 11, 0.01).toPandas().set_index("kind")["lines"].to_dict()
     assert quarantined == injected and sum(injected.values()) > 0

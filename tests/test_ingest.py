@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from loganalysis import ingest
+from loganalysis.sources import ingest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 APACHE_LOG = SHARED / "access_logs" / "apache_combined_10k.log"
@@ -114,6 +114,6 @@ def test_csv_series_names_service_after_file_and_skips_header(spark, tmp_path):
     lines = lines_of(spark, tmp_path, "timestamp,value\n2014-02-14 14:30:00,42.5\n2014-02-14 14:35:00,abc\nnope\n",
                      name="cpu_load.csv")
     rows = ingest.parse_csv_series(lines, "prod").collect()
-    assert ingest.count_headers(lines) == 1
+    assert ingest.header_lines(lines, "csv_series").count() == 1
     assert [(r.service, r.response_time_ms, r.reason) for r in rows] == [
         ("cpu_load", 42.5, None), ("cpu_load", None, "wrong_type:value"), ("cpu_load", None, "unparseable:csv_series")]

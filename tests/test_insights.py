@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from loganalysis import insights
+from loganalysis.report import insights
 
 
 def test_incident_counts_per_series_include_series_without_incidents():

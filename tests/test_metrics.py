@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pyspark.sql import functions as F, types as T
 from pyspark.testing import assertDataFrameEqual
 
-from loganalysis import metrics, metrics_rdd
-from loganalysis.schema import LOG_SCHEMA
+from loganalysis.metrics import rdd_summary, service_metrics
+from loganalysis.core.schema import LOG_SCHEMA
 
 T0 = datetime(2026, 11, 2, 10, 0, 0)
 
@@ -65,25 +65,25 @@ def pandas_summary(rows) -> pd.DataFrame:
 
 
 def test_summary_matches_pandas_on_edge_cases(spark):
-    actual = metrics.summarize(records(spark, EDGE_ROWS)).toPandas()
+    actual = service_metrics.summarize(records(spark, EDGE_ROWS)).toPandas()
     expected = pandas_summary(EDGE_ROWS)
-    assert metrics_rdd.compare_summaries(expected, actual, rtol=1e-12).empty
+    assert rdd_summary.compare_summaries(expected, actual, rtol=1e-12).empty
     assert len(actual) == 4
 
 
 def test_rdd_summary_matches_pandas_on_edge_cases(spark, as_clean_logs):
-    actual = metrics_rdd.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS).repartition(3)))
-    differences = metrics_rdd.compare_summaries(pandas_summary(EDGE_ROWS), actual, rtol=1e-12)
+    actual = rdd_summary.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS).repartition(3)))
+    differences = rdd_summary.compare_summaries(pandas_summary(EDGE_ROWS), actual, rtol=1e-12)
     assert differences.empty, differences
 
 
 def test_an_empty_environment_has_no_row_and_compares_as_absent(spark, as_clean_logs):
     # "solo" runs in dev only: no prod, no staging rows, so nothing to rank it against
-    summary = metrics.summarize(records(spark, EDGE_ROWS))
+    summary = service_metrics.summarize(records(spark, EDGE_ROWS))
     assert summary.where("service = 'solo'").select("environment").collect() == [("dev",)]
-    assert metrics_rdd.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS))).query(
+    assert rdd_summary.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS))).query(
         "service == 'solo'")["environment"].tolist() == ["dev"]
-    comparison = {(r.service, r.environment): r for r in metrics.environment_comparison(summary).collect()}
+    comparison = {(r.service, r.environment): r for r in service_metrics.environment_comparison(summary).collect()}
     assert set(comparison) == {("api", "prod"), ("api", "staging"), ("solo", "dev"), ("down", "prod")}
     assert comparison[("solo", "dev")].error_rate_vs_prod is None
     assert comparison[("solo", "dev")].p95_ratio_vs_prod is None
@@ -97,21 +97,21 @@ def test_compare_summaries_reports_a_real_difference():
     left = pandas_summary(EDGE_ROWS)
     right = left.copy()
     right.loc[0, "p95_ms"] += 0.5
-    diff = metrics_rdd.compare_summaries(left, right, rtol=1e-9)
+    diff = rdd_summary.compare_summaries(left, right, rtol=1e-9)
     assert list(diff["metric"]) == ["p95_ms"]
 
 
 def test_exact_percentile_interpolates_like_numpy():
     values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 9.0, 9.0]
-    distinct, counts = metrics_rdd.histogram(np.array(values), np.ones(len(values), dtype=np.int64))
+    distinct, counts = rdd_summary.histogram(np.array(values), np.ones(len(values), dtype=np.int64))
     assert distinct.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 9.0] and counts.tolist() == [2, 1, 1, 1, 1, 1, 3]
     for q in (0.0, 0.1, 0.5, 0.95, 0.99, 1.0):
-        assert metrics_rdd.exact_percentile(distinct, counts, q) == pytest.approx(np.percentile(values, q * 100))
-    assert metrics_rdd.exact_percentile(np.array([]), np.array([], dtype=np.int64), 0.5) is None
+        assert rdd_summary.exact_percentile(distinct, counts, q) == pytest.approx(np.percentile(values, q * 100))
+    assert rdd_summary.exact_percentile(np.array([]), np.array([], dtype=np.int64), 0.5) is None
 
 
 def test_timeseries_buckets_and_rates(spark):
-    ts = metrics.timeseries(records(spark, EDGE_ROWS), 60).where("service = 'api' AND environment = 'prod'")
+    ts = service_metrics.timeseries(records(spark, EDGE_ROWS), 60).where("service = 'api' AND environment = 'prod'")
     expected = spark.createDataFrame(
         [("api", "prod", T0, 60, 2, 1, 0.5, 20.0, 2, 40.0, 1000.0),
          ("api", "prod", T0 + timedelta(minutes=1), 60, 2, 0, 0.0, 20.0, 1, 20.0, 400.0),  # one null latency
@@ -129,7 +129,7 @@ def test_timeseries_p95_is_the_numpy_percentile_of_each_bucket(spark):
     rows = [("api", "prod", 200, float(round(rng.lognormal(3, 1), 1)), int(sec), "ok", "/a")
             for sec in rng.integers(0, 180, 400)]
     rows += [("api", "prod", 200, None, 200, "ok", "/a")]  # a bucket of null latencies only
-    ts = metrics.timeseries(records(spark, rows), 60).toPandas().set_index("bucket")["p95_ms"]
+    ts = service_metrics.timeseries(records(spark, rows), 60).toPandas().set_index("bucket")["p95_ms"]
     frame = pd.DataFrame(rows, columns=["service", "environment", "status", "latency", "sec", "msg", "ep"])
     for minute, bucket in frame.groupby(frame["sec"] // 60):
         latencies = bucket["latency"].dropna().to_numpy()
@@ -142,26 +142,18 @@ def test_nearest_rank_is_numpys_inverted_cdf_at_every_size(spark):
     rng = np.random.default_rng(11)
     arrays = [sorted(rng.normal(100, 30, n).round(1).tolist()) for n in range(0, 201)]
     got = [r.p for r in spark.createDataFrame([(a,) for a in arrays], "v array<double>")
-           .select(metrics.nearest_rank(F.col("v"), 95).alias("p")).collect()]
+           .select(service_metrics.nearest_rank(F.col("v"), 95).alias("p")).collect()]
     assert got == [np.percentile(a, 95, method="inverted_cdf") if a else None for a in arrays]
 
 
-def test_bucket_seconds_parses_and_refuses():
-    assert metrics.bucket_seconds("1 minute") == 60
-    assert metrics.bucket_seconds("5 minutes") == 300
-    assert metrics.bucket_seconds("2 hours") == 7200
-    with pytest.raises(ValueError):
-        metrics.bucket_seconds("fortnightly")
-
-
 def test_top_error_messages_ranks_per_service(spark):
-    top = metrics.top_error_messages(records(spark, EDGE_ROWS), 1).orderBy("service").collect()
+    top = service_metrics.top_error_messages(records(spark, EDGE_ROWS), 1).orderBy("service").collect()
     assert [(r.service, r.message, r.occurrences) for r in top] == [
         ("api", "upstream timeout", 2), ("down", "boom", 2)]
 
 
 def test_top_error_endpoints(spark):
-    top = metrics.top_error_endpoints(records(spark, EDGE_ROWS), 5).where("service = 'api'").orderBy("rank").collect()
+    top = service_metrics.top_error_endpoints(records(spark, EDGE_ROWS), 5).where("service = 'api'").orderBy("rank").collect()
     assert [(r.endpoint, r.requests, r.errors_5xx) for r in top] == [("/a", 3, 1), ("/b", 3, 1)]
 
 
@@ -176,6 +168,6 @@ row_strategy = st.tuples(
 @given(st.lists(row_strategy, min_size=1, max_size=60))
 def test_dataframe_and_rdd_summaries_agree_on_any_input(spark, as_clean_logs, rows):
     df = records(spark, rows).repartition(3)
-    differences = metrics_rdd.compare_summaries(metrics.summarize(df).toPandas(),
-                                                metrics_rdd.summarize_rdd(spark, as_clean_logs(df)), rtol=1e-9)
+    differences = rdd_summary.compare_summaries(service_metrics.summarize(df).toPandas(),
+                                                rdd_summary.summarize_rdd(spark, as_clean_logs(df)), rtol=1e-9)
     assert differences.empty, differences

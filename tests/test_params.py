@@ -1,5 +1,7 @@
 """Stage notebooks declare their parameters properly, and bad parameter files never run."""
 
+import ast
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,7 +11,13 @@ import nbformat
 import pytest
 import yaml
 
-from loganalysis import params
+from loganalysis.core.durations import duration_seconds
+from loganalysis.detect import anomalies
+from loganalysis.detect.anomalies import DetectorConfig
+from loganalysis.ops import params
+from loganalysis.sources import ingest
+from loganalysis.sources.generate import GeneratorSettings
+from loganalysis.sources.ingest import IngestSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -29,7 +37,10 @@ def test_notebook_has_one_parameters_cell_and_no_outputs(path):
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_every_profile_key_is_declared_by_a_stage(profile):
-    per_stage = params.validate(params.load(profile))
+    loaded = params.load(profile)
+    if "input_path" in loaded and not (ROOT / loaded["input_path"]).exists():
+        pytest.skip(f"{loaded['input_path']} is not beside the checkout")
+    per_stage = params.check(params.with_absolute_paths(loaded, ROOT))
     assert set(per_stage) == set(params.SOURCES[params.load(profile).get("source", "synthetic")])
 
 
@@ -46,7 +57,7 @@ BAD = [
     ({"n_records": -5}, "n_records = -5 must be a positive number"),
     ({"window": "1 minute", "bucket": "5 minutes"}, "is shorter than a bucket"),
     ({"spark_master": "sparkle://x"}, "is not a Spark master URL"),
-    ({"method": "magic"}, "must be 'robust' or 'mean'"),
+    ({"method": "magic"}, "is not a known baseline method (mean, robust)"),
     ({"bad_line_rate": 2.0}, "must be a fraction"),
     ({"run_dir": "/tmp/x"}, "set by the runner"),
     ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
@@ -60,7 +71,44 @@ BAD = [
 def test_bad_parameters_are_refused_with_a_clear_message(overrides, message):
     base = {"source": "synthetic"}
     with pytest.raises(params.ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        params.validate({**base, **overrides})
+        params.check({**base, **overrides})
+
+
+def test_allow_lists_come_from_the_registries(monkeypatch):
+    """A new input format or baseline method is one registry entry: the check accepts it then."""
+    with pytest.raises(params.ParameterError, match="is not a known input format"):
+        params.check({"source": "ingest", "input_format": "syslog"})
+    monkeypatch.setitem(ingest.FORMATS, "syslog", ingest.FORMATS["apache_common"])
+    monkeypatch.setitem(anomalies.BASELINE_METHODS, "magic", anomalies.mean_baseline)
+    params.check({"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "syslog",
+                  "method": "magic"})
+
+
+SETTINGS = {  # each stage's settings dataclass, and the parameters that reach it converted
+    "01_generate_logs": (GeneratorSettings, {}),
+    "01_ingest_logs": (IngestSettings, {}),
+    "03_detect_anomalies": (DetectorConfig, {"window": ("window_seconds", duration_seconds)}),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(SETTINGS))
+def test_notebook_defaults_are_the_settings_defaults(stage):
+    """The dataclasses hold the defaults; each notebook's parameter cell must say the same."""
+    cls, converted = SETTINGS[stage]
+    defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+                for f in dataclasses.fields(cls)}
+    compared = 0
+    for name, spec in params.declared(stage).items():
+        value = ast.literal_eval(spec["default"])
+        if name in converted:
+            name, convert = converted[name]
+            value = convert(value)
+        if name in defaults:
+            expected = defaults[name]
+            assert (list(value) if isinstance(value, (list, tuple)) else value) == (
+                list(expected) if isinstance(expected, (list, tuple)) else expected), (stage, name)
+            compared += 1
+    assert compared >= 5, (stage, compared)
 
 
 def test_runner_refuses_bad_params_before_writing_anything(tmp_path):

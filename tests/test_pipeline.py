@@ -21,7 +21,7 @@ PARQUET_OUTPUTS = ["ground_truth/incidents", "ground_truth/bad_lines", "clean_lo
                    "anomalies/explanations", "anomalies/evaluation", "anomalies/truth_matches",
                    "insights/headline"]
 
-CHARTS = {"01_generate_logs": 3, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 7}
+CHARTS = {"01_generate_logs": 2, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 6}
 
 pytestmark = pytest.mark.pipeline
 

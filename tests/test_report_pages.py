@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from loganalysis.page_check import INJECTION_MARKER, check_pages, published_pages
+from loganalysis.ops.page_check import INJECTION_MARKER, check_pages, published_pages
 
 pytestmark = [pytest.mark.pipeline,
               pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")]

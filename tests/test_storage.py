@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from loganalysis import storage
+from loganalysis.core import storage
 
 
 def test_commit_swaps_outputs_in_together(spark, tmp_path):

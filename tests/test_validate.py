@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from loganalysis import stages, validate
-from loganalysis.paths import DataPaths
-from loganalysis.schema import LOG_SCHEMA
-from loganalysis.storage import read_parquet
+from loganalysis import stages
+from loganalysis.metrics import validation
+from loganalysis.core.paths import DataPaths
+from loganalysis.core.schema import LOG_SCHEMA
+from loganalysis.core.storage import read_parquet
 
 GOOD = {"timestamp": "2026-11-02T10:00:00.000Z", "service": "api", "environment": "prod",
         "host": "h1", "level": "INFO", "status_code": 200, "response_time_ms": 12.5,
@@ -43,9 +44,9 @@ def validated(spark, tmp_path_factory):
     folder.mkdir(parents=True)
     # blank and whitespace-only lines are not records: the reader skips them, uncounted
     (folder / "part-0.json").write_text("\n".join(text for text, _ in CASES) + "\n\n  \n\t\n")
-    records, seen = validate.counted(validate.read_raw_records(spark, str(folder.parents[1])))
-    rows = validate.validate_records(records).collect()
-    return validate.lines_counted(seen), rows
+    records, seen = validation.counted(validation.read_raw_records(spark, str(folder.parents[1])))
+    rows = validation.validate_records(records).collect()
+    return validation.lines_counted(seen), rows
 
 
 def test_each_line_gets_the_expected_reason(validated):
@@ -94,7 +95,7 @@ def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tm
     quarantine = read_parquet(spark, paths.quarantine)
     assert quarantine.columns == ["reason", "raw_line", "source_file"]
     assert sorted(r.reason for r in quarantine.collect()) == rejected
-    clean = validate.read_clean_records(spark, paths.clean_logs)
+    clean = validation.read_clean_records(spark, paths.clean_logs)
     assert sorted(clean.columns) == sorted(LOG_SCHEMA.names)
     assert {(r.service, r.environment) for r in clean.collect()} <= {("api", "prod")}
     assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected)}

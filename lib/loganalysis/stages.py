@@ -1,11 +1,15 @@
 """The work of each stage, from its inputs to its committed outputs, as one call.
 
-The stage notebooks call these and then tell the story with tables and charts; the benchmark
-calls the same functions, so what it times is exactly what a run does.
+Each function reads only what earlier stages wrote, stages all its outputs and commits them
+together, once; an output it owns but has nothing for this time is retired at that commit, so a
+stale table from an earlier run is never read as this run's. The stage notebooks call these and
+then tell the story with tables and charts; the benchmark calls the same functions, so what it
+times is exactly what a run does.
 """
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -14,108 +18,214 @@ from typing import Callable
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from loganalysis import anomalies, explain, generate, metrics, record_scores, validate
-from loganalysis.paths import DataPaths
-from loganalysis.storage import read_parquet, stage_outputs
-from loganalysis.traffic_plan import IncidentSpec, plan_traffic
+from loganalysis.core.paths import DataPaths
+from loganalysis.core.schema import TRUTH_INCIDENT_SCHEMA
+from loganalysis.core.storage import StageOutputs, is_complete, read_parquet, stage_outputs
+from loganalysis.detect import anomalies, evaluate, explain, record_scores, reference
+from loganalysis.metrics import service_metrics, validation
+from loganalysis.report import insights
+from loganalysis.sources import generate, ingest
+from loganalysis.sources.traffic_plan import plan_traffic
 
+
+# ---- 01: generate or ingest -------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class GeneratorSettings:
-    seed: int
-    n_records: int
-    start: str
-    duration_hours: int
-    services: dict
-    environments: dict
-    hosts_per_service: int
-    incidents: IncidentSpec
-    bad_line_rate: float
-    n_partitions: int = 0
+class GeneratedLogs:
+    cells: pd.DataFrame       # the traffic plan: requests per series x minute
+    incidents: pd.DataFrame   # what was injected (also written as ground truth)
+    lines_written: int        # read back from disk
+    bad_lines: pd.DataFrame   # damaged lines written, by kind
 
 
-def generate_logs(spark: SparkSession, paths: DataPaths, settings: GeneratorSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Plan, generate and write raw logs and ground truth; return the (cells, incidents) plan."""
+def generate_logs(spark: SparkSession, paths: DataPaths, settings: generate.GeneratorSettings) -> GeneratedLogs:
+    """Plan, generate and write raw logs and their ground truth."""
     cells, incidents = plan_traffic(settings.n_records, settings.start, settings.duration_hours,
-                                    settings.services, settings.environments, settings.incidents, settings.seed)
-    pools = generate.value_pools(settings.seed, settings.services, settings.environments, settings.hosts_per_service)
-    lines = generate.generate_lines(spark, cells, settings.services, pools, settings.seed, settings.bad_line_rate,
+                                    settings.topology, settings.environments, settings.incident_spec(),
+                                    settings.seed)
+    pools = generate.value_pools(settings.seed, settings.topology, settings.environments, settings.hosts_per_service)
+    lines = generate.generate_lines(spark, cells, settings.topology, pools, settings.seed, settings.bad_line_rate,
                                     settings.n_partitions or spark.sparkContext.defaultParallelism)
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_text(lines, paths.raw_logs, partition_by=["service", "environment"])
-        outputs.write_parquet(generate.incidents_frame(spark, incidents), paths.ground_truth("incidents"))
+        outputs.write_parquet(generate.incidents_frame(spark, incidents), paths.ground_truth.incidents)
         outputs.write_parquet(generate.bad_line_counts(spark, settings.n_records, settings.seed,
-                                                       settings.bad_line_rate), paths.ground_truth("bad_lines"))
-        outputs.retire(paths.ground_truth("scoring_start"))
-    return cells, incidents
+                                                       settings.bad_line_rate), paths.ground_truth.bad_lines)
+        outputs.retire(paths.ground_truth.scoring_start)
+    return GeneratedLogs(cells, incidents, spark.read.text(paths.raw_logs).count(),
+                         read_parquet(spark, paths.ground_truth.bad_lines).toPandas())
 
+
+def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSettings) -> dict:
+    """Read real logs in the settings' format into the raw-logs layout, lines that fail to parse
+    into `ingest_quarantine`, and label windows (when given) into ground truth.
+    Returns the reconciliation counts: lines_in, lines_out, quarantined, header_lines."""
+    lines = ingest.read_lines(spark, settings.input_path, settings.file_glob or None)
+    parsed = ingest.parse(lines, settings)
+    with stage_outputs(spark, paths.staging) as outputs:
+        outputs.write_text(ingest.canonical_lines(parsed), paths.raw_logs, ["service", "environment"])
+        outputs.write_parquet(ingest.rejected_lines(parsed), paths.ingest_quarantine)
+        outputs.retire(paths.ground_truth.bad_lines)
+        if settings.labels_path:
+            write_label_windows(spark, outputs, paths, parsed, settings)
+        else:
+            # Ground truth of an earlier run in this data root would be scored against these logs.
+            outputs.retire(paths.ground_truth.incidents)
+            outputs.retire(paths.ground_truth.scoring_start)
+    return {"lines_in": lines.count(), "lines_out": spark.read.text(paths.raw_logs).count(),
+            "quarantined": read_parquet(spark, paths.ingest_quarantine).count(),
+            "header_lines": ingest.header_lines(lines, settings.input_format).count()}
+
+
+def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataPaths, parsed,
+                        settings: ingest.IngestSettings) -> None:
+    with open(settings.labels_path) as labels_file:
+        truth = ingest.label_windows(json.load(labels_file), settings.environment)
+    outputs.write_parquet(spark.createDataFrame(truth, TRUTH_INCIDENT_SCHEMA), paths.ground_truth.incidents)
+    outputs.write_parquet(ingest.scoring_start(parsed.where("reason IS NULL"), settings.probation_share,
+                                               settings.probation_max_rows), paths.ground_truth.scoring_start)
+
+
+# ---- 02: validate and compute metrics ---------------------------------------------------------
 
 def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int) -> dict:
     """Validate raw logs into clean records and quarantine, and write every metric.
     Returns the reconciliation counts: lines_in, clean, quarantined."""
     # The reconciliation's `lines in`, counted as the reader hands the lines on: same pass.
-    records, lines_read = validate.counted(validate.read_raw_records(spark, paths.raw_logs))
-    split = validate.split_by_outcome(validate.check_records(records))
+    records, lines_read = validation.counted(validation.read_raw_records(spark, paths.raw_logs))
+    split = validation.split_by_outcome(validation.check_records(records))
     with stage_outputs(spark, paths.staging) as outputs:
-        # One pass over the raw JSON writes the clean records and the rejected lines both: a
-        # second pass just for the quarantine cost 20-25 s of 75-83 s at 10M records.
-        folder = outputs.write_parquet_scratch(split, "validated", [validate.OUTCOME, "service", "environment"])
-        outputs.adopt(f"{folder}/{validate.OUTCOME}={validate.CLEAN}", paths.clean_logs)
-        clean = validate.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
+        # One pass over the raw JSON writes the clean records and the rejected lines both, so
+        # the JSON is parsed once.
+        folder = outputs.write_parquet_scratch(split, "validated", [validation.OUTCOME, "service", "environment"])
+        outputs.adopt(f"{folder}/{validation.OUTCOME}={validation.CLEAN}", paths.clean_logs)
+        clean = validation.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
 
         def quarantine():
             # The few rejected lines are rewritten on their own, with just their own columns.
-            outputs.write_parquet(validate.quarantined_lines(read_parquet(spark, folder, split.schema)),
+            outputs.write_parquet(validation.quarantined_lines(read_parquet(spark, folder, split.schema)),
                                   paths.quarantine)
             return outputs.read_parquet(paths.quarantine).count()
 
         def summary_and_comparison():
-            outputs.write_parquet(metrics.summarize(clean), paths.metrics("summary"))
-            outputs.write_parquet(metrics.environment_comparison(outputs.read_parquet(paths.metrics("summary"))),
-                                  paths.metrics("environment_comparison"))
+            outputs.write_parquet(service_metrics.summarize(clean), paths.metrics.summary)
+            outputs.write_parquet(service_metrics.environment_comparison(outputs.read_parquet(paths.metrics.summary)),
+                                  paths.metrics.environment_comparison)
 
-        tables = {"timeseries": metrics.timeseries(clean, bucket_seconds),
-                  "top_error_messages": metrics.top_error_messages(clean, top_n),
-                  "top_error_endpoints": metrics.top_error_endpoints(clean, top_n)}
+        tables = {paths.metrics.timeseries: service_metrics.timeseries(clean, bucket_seconds),
+                  paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n),
+                  paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n)}
         counts = side_by_side({
             "summary": summary_and_comparison,
-            **{name: partial(outputs.write_parquet, table, paths.metrics(name)) for name, table in tables.items()},
+            **{path: partial(outputs.write_parquet, table, path) for path, table in tables.items()},
             "quarantined": quarantine,
             "clean": clean.count,
         })
-        return {"lines_in": validate.lines_counted(lines_read), "clean": counts["clean"],
+        return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
                 "quarantined": counts["quarantined"]}
 
 
 def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:
     """Run independent Spark jobs from threads and return their results by name.
 
-    Each metric is a small job whose last tasks leave cores idle; submitted together, they
-    fill each other's gaps (at 10M records: 10.0-16.9 s one after another, 9.3-9.8 s side by
-    side). The first failure is raised, after every job has finished.
+    Each metric is a small job whose last tasks leave cores idle; submitted together, they fill
+    each other's gaps. The first failure is raised, after every job has finished.
     """
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
     return {name: future.result() for name, future in futures.items()}
 
 
-def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.DetectorConfig) -> dict:
-    """Score the series, find and explain incidents, score every record. Returns rows in/out."""
-    clean = validate.read_clean_records(spark, paths.clean_logs)
-    ts = read_parquet(spark, paths.metrics("timeseries"))
+# ---- 03: detect, explain, evaluate ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How detections are scored against ground truth, when a run has any."""
+
+    match_tolerance_minutes: int = 10      # a detection this soon after a truth window still catches it
+    reference_results_path: str = ""       # another detector's results (NAB format), scored side by side
+
+
+def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.DetectorConfig,
+                     scoring: EvaluationSettings = EvaluationSettings()) -> dict:
+    """Score the series, find and explain incidents, score every record and, when the data root
+    holds ground truth, score the incidents against it. Returns rows in/out and the evaluation
+    ({} without ground truth; with a reference detector, its scores under `reference`)."""
+    clean = validation.read_clean_records(spark, paths.clean_logs)
+    ts = read_parquet(spark, paths.metrics.timeseries)
     seconds = anomalies.bucket_size(ts)
     with stage_outputs(spark, paths.staging) as outputs:
-        outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies("scored_series"))
-        scored = outputs.read_parquet(paths.anomalies("scored_series"))
+        outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies.scored_series)
+        scored = outputs.read_parquet(paths.anomalies.scored_series)
         outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence, config.spike_threshold),
-                              paths.anomalies("incidents"))
+                              paths.anomalies.incidents)
         outputs.write_parquet(record_scores.trailing_latency_baseline(
             record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history),
-            paths.anomalies("record_baseline"))
-        baseline = outputs.read_parquet(paths.anomalies("record_baseline"))
+            paths.anomalies.record_baseline)
+        baseline = outputs.read_parquet(paths.anomalies.record_baseline)
         enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
         outputs.write_parquet(enriched, paths.enriched, ["service", "environment"])
         explanations = explain.explain(outputs.read_parquet(paths.enriched),
-                                       outputs.read_parquet(paths.anomalies("incidents")), config.window_seconds)
-        outputs.write_parquet(explanations, paths.anomalies("explanations"))
-        return {"rows_in": clean.count(), "rows_out": outputs.read_parquet(paths.enriched).count()}
+                                       outputs.read_parquet(paths.anomalies.incidents), config.window_seconds)
+        outputs.write_parquet(explanations, paths.anomalies.explanations)
+        evaluation = evaluate_against_truth(spark, paths, outputs, seconds, scoring)
+        return {"rows_in": clean.count(), "rows_out": outputs.read_parquet(paths.enriched).count(),
+                "evaluation": evaluation}
+
+
+def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: StageOutputs, bucket_seconds: int,
+                           scoring: EvaluationSettings) -> dict:
+    """Score this stage's incidents against the data root's ground truth, as part of the
+    stage's one commit; without ground truth, retire the evaluation of an earlier run."""
+    if not is_complete(spark, paths.ground_truth.incidents):
+        outputs.retire(paths.anomalies.evaluation)
+        outputs.retire(paths.anomalies.truth_matches)
+        return {}
+    truth = read_parquet(spark, paths.ground_truth.incidents).toPandas()
+    scoring_start = (read_parquet(spark, paths.ground_truth.scoring_start).toPandas()
+                     if is_complete(spark, paths.ground_truth.scoring_start) else None)
+    incidents = outputs.read_parquet(paths.anomalies.incidents).toPandas()
+    events = evaluate.merge_into_events(incidents, gap=pd.Timedelta(seconds=bucket_seconds))
+    tolerance = pd.Timedelta(minutes=scoring.match_tolerance_minutes)
+    matches, summary = evaluate.score(events, truth, tolerance, scoring_start)
+    matches_df, summary_df = evaluate.as_spark(spark, matches, summary)
+    outputs.write_parquet(summary_df, paths.anomalies.evaluation)
+    outputs.write_parquet(matches_df, paths.anomalies.truth_matches)
+    result = {"this detector": summary, "matches": matches}
+    if scoring.reference_results_path:
+        environment = truth["environment"].iloc[0] if not truth.empty else ""
+        others = reference.read_reference_events(scoring.reference_results_path, environment)
+        result["reference detector"] = evaluate.score(others, truth, tolerance, scoring_start)[1]
+    return result
+
+
+# ---- 04: insights ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportTables:
+    summary: pd.DataFrame     # one row per series
+    timeseries: pd.DataFrame  # one row per series x bucket
+    incidents: pd.DataFrame   # one row per incident, with its one-line explanation
+    headline: pd.DataFrame    # the figures a reader wants first
+
+
+def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "") -> ReportTables:
+    """Bring the report's aggregates to pandas, write the headline table for other tools, and
+    hand the headline to the runner's index page."""
+    summary = read_parquet(spark, paths.metrics.summary).orderBy("service", "environment").toPandas()
+    timeseries = read_parquet(spark, paths.metrics.timeseries).toPandas()
+    incidents = explained_incidents(spark, paths)
+    headline = insights.headline(summary, incidents)
+    with stage_outputs(spark, paths.staging) as outputs:
+        outputs.write_parquet(spark.createDataFrame(insights.summary_with_incident_counts(summary, incidents)),
+                              paths.insights.headline)
+    insights.save_headline(headline, run_dir)
+    return ReportTables(summary, timeseries, incidents, headline)
+
+
+def explained_incidents(spark: SparkSession, paths: DataPaths) -> pd.DataFrame:
+    """Every incident with its one-line explanation, in time order (a small table)."""
+    return (read_parquet(spark, paths.anomalies.incidents)
+            .join(explain.one_line_summaries(read_parquet(spark, paths.anomalies.explanations)),
+                  "incident_id", "left")
+            .orderBy("start").toPandas())

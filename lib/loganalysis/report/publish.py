@@ -27,7 +27,7 @@ th { background: #f3f3f3; }
 def render_html(notebook_path: Path, target: Path, with_code: bool) -> Path:
     """Render an executed notebook; without code it reads as a report (inputs hidden)."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    template = resources.files("loganalysis").joinpath("templates", "report.html.j2")
+    template = resources.files("loganalysis.report").joinpath("templates", "report.html.j2")
     exporter = HTMLExporter(template_file=str(template), exclude_input=not with_code,
                             exclude_input_prompt=not with_code, exclude_output_prompt=not with_code)
     body, _ = exporter.from_notebook_node(notebook)

@@ -9,14 +9,50 @@ never on partitioning, and the same parameters always give the same set of recor
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 from faker import Faker
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F
 
-from loganalysis.schema import LOG_FIELDS, TRUTH_INCIDENT_SCHEMA
+from loganalysis.core.schema import LOG_FIELDS, TRUTH_INCIDENT_SCHEMA
+from loganalysis.sources.traffic_plan import DEFAULT_SERVICES, INCIDENT_KINDS, IncidentSpec
 
 BAD_LINE_KINDS = ("malformed_json", "missing_field", "wrong_type", "out_of_range")
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """What stage 01 generates. Field names and defaults are the notebook's parameters
+    (a test holds the two equal), so this is the one place the defaults live."""
+
+    seed: int = 42
+    n_records: int = 200_000
+    start: str = "2026-11-02T00:00:00Z"
+    duration_hours: int = 48
+    services: dict = field(default_factory=dict)  # empty: DEFAULT_SERVICES
+    environments: dict = field(default_factory=lambda: {"prod": 0.7, "staging": 0.2, "dev": 0.1})
+    hosts_per_service: int = 4
+    incident_count: int = 6
+    incident_kinds: tuple = INCIDENT_KINDS
+    latency_multiplier: tuple = (2.0, 5.0)
+    error_burst_rate: tuple = (0.1, 0.4)
+    traffic_remaining: tuple = (0.1, 0.3)
+    incident_minutes: tuple = (5, 30)
+    bad_line_rate: float = 0.001
+    n_partitions: int = 0  # 0: Spark's default parallelism
+
+    @property
+    def topology(self) -> dict:
+        return self.services or DEFAULT_SERVICES
+
+    def incident_spec(self) -> IncidentSpec:
+        return IncidentSpec(count=self.incident_count, kinds=tuple(self.incident_kinds),
+                            latency_multiplier=tuple(self.latency_multiplier),
+                            error_rate=tuple(self.error_burst_rate),
+                            traffic_remaining=tuple(self.traffic_remaining),
+                            duration_minutes=tuple(self.incident_minutes))
+
 
 _STATUS_5XX = [500, 502, 503, 504]
 _STATUS_4XX = [400, 401, 403, 404, 409, 429]

@@ -24,6 +24,9 @@ LOG_SCHEMA = T.StructType(
 
 LOG_FIELDS = [field.name for field in LOG_SCHEMA.fields]
 
+# One time series per service and environment: the key of every per-series table.
+SERIES_KEYS = ["service", "environment"]
+
 # Without these a record cannot be placed on a service's timeline, so it is quarantined.
 # Everything else may be null: an access log has no trace id, a metric series no status code.
 REQUIRED_FIELDS = ("timestamp", "service", "environment")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
-from loganalysis.metrics import SERIES_KEYS, count_where, is_server_error
+from loganalysis.core.schema import SERIES_KEYS
+from loganalysis.metrics.service_metrics import count_where, is_server_error
 
 DIMENSIONS = ("endpoint", "status_code", "message", "host")
 SLOW_Z = 3.0  # a request this many baseline deviations slower counts as affected by a latency incident

@@ -10,18 +10,16 @@ from __future__ import annotations
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
-from loganalysis.schema import EVALUATION_SCHEMA, TRUTH_MATCH_SCHEMA
-
-SERIES = ["service", "environment"]
+from loganalysis.core.schema import EVALUATION_SCHEMA, SERIES_KEYS, TRUTH_MATCH_SCHEMA
 
 
 def merge_into_events(incidents: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(0)) -> pd.DataFrame:
     """Incidents of one series that overlap or lie within `gap` of each other become one event."""
-    columns = [*SERIES, "start", "end", "metrics"]
+    columns = [*SERIES_KEYS, "start", "end", "metrics"]
     if incidents.empty:
         return pd.DataFrame(columns=columns)
     events = []
-    for key, group in incidents.sort_values("start").groupby(SERIES, sort=True):
+    for key, group in incidents.sort_values("start").groupby(SERIES_KEYS, sort=True):
         current = None
         for row in group.itertuples():
             if current is not None and row.start <= current["end"] + gap:
@@ -51,7 +49,7 @@ def score(events: pd.DataFrame, truth: pd.DataFrame, tolerance: pd.Timedelta = p
     scoring starts, as benchmarks leave a warm-up ("probation") period unscored.
     """
     if scoring_start is not None and not scoring_start.empty and not events.empty:
-        cut = events.merge(scoring_start.rename(columns={"start": "scoring_start"}), on=SERIES, how="left")
+        cut = events.merge(scoring_start.rename(columns={"start": "scoring_start"}), on=SERIES_KEYS, how="left")
         events = cut[cut["scoring_start"].isna() | (cut["end"] > cut["scoring_start"])].drop(columns="scoring_start")
     truth = truth.copy()
     detected, delays = [], []

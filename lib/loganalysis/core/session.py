@@ -19,7 +19,7 @@ LOCAL_DRIVER_MEMORY = "4g"
 
 def quiet_log4j_config() -> str:
     """Path of the packaged log4j2 config that keeps Spark's INFO/WARN chatter out of notebooks."""
-    return str(resources.files("loganalysis").joinpath("log4j2.properties"))
+    return str(resources.files("loganalysis.core").joinpath("log4j2.properties"))
 
 
 def spark_log_path() -> str:
@@ -69,8 +69,7 @@ def get_spark(
         "spark.sql.maxConcurrentOutputFileWriters": "64",
         # The time series holds each bucket's latencies (for its p95) in one state per group in
         # a hash map; past the default 128 groups a task re-sorts all its rows to aggregate them
-        # (at 10M records, 43,000 groups: 6.7 s of CPU with this, 8.1-11.2 s without). The
-        # states hold the task's own values, so memory grows with its input, not this limit.
+        # (tens of thousands of groups at 10M records). The states hold the task's own values, so memory grows with its input, not this limit.
         "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "100000",
         # Arrow moves small pandas frames (plans, aggregates) across the driver boundary fast.
         "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -95,7 +94,7 @@ def get_spark(
 
 def package_zip() -> str:
     """This package zipped, for executors on other machines to import (RDD functions)."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]
     target = Path(tempfile.mkdtemp(prefix="loganalysis-")) / "loganalysis.zip"
     with zipfile.ZipFile(target, "w") as archive:
         for path in package_dir.rglob("*.py"):

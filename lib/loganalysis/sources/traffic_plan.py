@@ -45,14 +45,15 @@ INCIDENT_KINDS = ("latency_spike", "error_burst", "traffic_drop")
 
 @dataclass(frozen=True)
 class IncidentSpec:
-    """How many incidents to inject and how strong; each range is [low, high]."""
+    """How many incidents to inject and how strong; each range is [low, high]. The defaults
+    live in generate.GeneratorSettings, which builds this."""
 
-    count: int = 6
-    kinds: tuple[str, ...] = INCIDENT_KINDS
-    latency_multiplier: tuple[float, float] = (2.0, 5.0)
-    error_rate: tuple[float, float] = (0.1, 0.4)
-    traffic_remaining: tuple[float, float] = (0.1, 0.3)
-    duration_minutes: tuple[int, int] = (5, 30)
+    count: int
+    kinds: tuple[str, ...]
+    latency_multiplier: tuple[float, float]
+    error_rate: tuple[float, float]
+    traffic_remaining: tuple[float, float]
+    duration_minutes: tuple[int, int]
     # Incidents go only to series busy enough for them to be measurable minute by minute.
     min_requests_per_minute: float = 20.0
 

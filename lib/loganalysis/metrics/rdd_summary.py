@@ -6,8 +6,8 @@ from each file in its partition and pre-aggregates them into one small state per
 across partitions, and only one summary row per series reaches the driver.
 
 Why files and not `DataFrame.rdd`: that hands every record to Python as a Row object, pickled
-across from the JVM one by one. Measured at 10M records: 35 s, against 2 s for the DataFrame
-summary. Read as columns into numpy inside the tasks, the RDD path does the same aggregation
+across from the JVM one by one, an order of magnitude slower than the DataFrame summary
+(docs/performance.md). Read as columns into numpy inside the tasks, the RDD path does the same aggregation
 without a per-record Python step. The executors read the files themselves, through pyarrow's
 filesystems (local, HDFS, S3), so they must reach `data_root` as Spark's own readers do.
 
@@ -29,8 +29,9 @@ import pyarrow.fs
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 
-from loganalysis.metrics import SERIES_KEYS, SUMMARY_PERCENTILES
-from loganalysis.storage import read_parquet
+from loganalysis.core.schema import SERIES_KEYS
+from loganalysis.metrics.service_metrics import SUMMARY_PERCENTILES
+from loganalysis.core.storage import read_parquet
 
 SeriesKey = tuple[str, str]
 # Spark writes partition values escaped (%XX) into folder names: service=<s>/environment=<e>/

@@ -7,15 +7,19 @@ generator writes, so stages 02-04 run unchanged on real data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
 
-from loganalysis.schema import LOG_FIELDS, LOG_SCHEMA
+from loganalysis.core.schema import LOG_FIELDS, LOG_SCHEMA
 
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"] [time]; optional leading %v[:%p]
 _VHOST = r"(?:(\S+?)(?::\d+)? )?"
 _COMMON = r'(\S+) \S+ (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}) (\S+)'
 _AGENTS = r' "([^"]*)" "([^"]*)"'
-ACCESS_FORMATS = {
+_ACCESS_PATTERNS = {
     "apache_common": _COMMON,
     "apache_combined": _COMMON + _AGENTS,
     "combined_with_time": _COMMON + _AGENTS + r" (\d+(?:\.\d+)?)",          # Apache %D or %T
@@ -55,7 +59,7 @@ def _record(**columns: Column) -> list[Column]:
 def parse_access_log(lines: DataFrame, fmt: str, service: str, environment: str,
                      service_from: str = "constant", time_unit: str = "us") -> DataFrame:
     """Apache/Nginx access log lines to records; `service_from`: constant, vhost or path_prefix."""
-    pattern = "^" + (_VHOST if service_from == "vhost" else "()") + ACCESS_FORMATS[fmt] + r"\s*$"
+    pattern = "^" + (_VHOST if service_from == "vhost" else "()") + _ACCESS_PATTERNS[fmt] + r"\s*$"
     group = lambda name: F.regexp_extract("raw_line", pattern, _GROUPS[name])  # noqa: E731
     matched = F.col("raw_line").rlike(pattern)
     request = F.split(group("request"), " ")
@@ -129,15 +133,15 @@ def parse_csv_series(lines: DataFrame, environment: str) -> DataFrame:
               .when(timestamp.isNull(), F.lit("bad_timestamp"))
               .when(value.isNull(), F.lit("wrong_type:value")))
     return (
-        lines.where(~F.lower(F.trim("raw_line")).startswith("timestamp,"))  # header lines
+        lines.where(~is_csv_header(F.col("raw_line")))  # header lines
         .select(*_record(timestamp=timestamp, service=service, environment=F.lit(environment),
                          level=F.lit("INFO"), response_time_ms=value),
                 reason.alias("reason"), "raw_line", "source_file")
     )
 
 
-def count_headers(lines: DataFrame) -> int:
-    return lines.where(F.lower(F.trim("raw_line")).startswith("timestamp,")).count()
+def is_csv_header(line: Column) -> Column:
+    return F.lower(F.trim(line)).startswith("timestamp,")
 
 
 def canonical_lines(parsed: DataFrame) -> DataFrame:
@@ -179,3 +183,72 @@ def scoring_start(records: DataFrame, probation_share: float, probation_max_rows
         .where(F.col("row") == F.col("probation_rows"))
         .select("service", "environment", F.col("timestamp").alias("start"))
     )
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """How stage 01 reads real logs. Field names and defaults are the ingest notebook's
+    parameters (a test holds the two equal), so this is the one place the defaults live."""
+
+    input_path: str = "../../shared/data/access_logs/apache_combined_10k.log"
+    input_format: str = "apache_combined"
+    file_glob: str = ""
+    service: str = "web"
+    service_from: str = "constant"
+    environment: str = "prod"
+    time_unit: str = "us"
+    field_map: dict = field(default_factory=dict)
+    timestamp_format: str = "iso"
+    duration_unit: str = "ms"
+    fill: dict = field(default_factory=dict)
+    labels_path: str = ""
+    probation_share: float = 0.15
+    probation_max_rows: int = 750
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """A way to read lines into canonical records; `is_header` marks lines that are neither
+    records nor broken (a CSV header), counted apart in the reconciliation."""
+
+    parse: Callable[[DataFrame, IngestSettings], DataFrame]
+    description: str
+    is_header: Callable[[Column], Column] | None = None
+
+
+def _access_log(fmt: str, lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return parse_access_log(lines, fmt, settings.service, settings.environment, settings.service_from,
+                            settings.time_unit)
+
+
+def _json_lines(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return parse_json_lines(lines, settings.field_map, settings.timestamp_format, settings.duration_unit,
+                            settings.fill)
+
+
+def _csv_series(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return parse_csv_series(lines, settings.environment)
+
+
+# Every input format by name: the ingest stage and the parameter check both look here, so a new
+# format is one parser plus one entry.
+FORMATS: dict[str, InputFormat] = {
+    "apache_common": InputFormat(partial(_access_log, "apache_common"), "Apache/Nginx common log format"),
+    "apache_combined": InputFormat(partial(_access_log, "apache_combined"), "Apache/Nginx combined log format"),
+    "combined_with_time": InputFormat(partial(_access_log, "combined_with_time"),
+                                      "combined + Apache %D (us) or %T (s)"),
+    "nginx_combined_with_time": InputFormat(partial(_access_log, "nginx_combined_with_time"),
+                                            "combined + nginx $request_time (s)"),
+    "json": InputFormat(_json_lines, "JSON lines mapped by field_map"),
+    "csv_series": InputFormat(_csv_series, "timestamp,value files, one service per file", is_csv_header),
+}
+
+
+def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    """Lines in the settings' format as canonical records, with a reason on lines that fail."""
+    return FORMATS[settings.input_format].parse(lines, settings)
+
+
+def header_lines(lines: DataFrame, input_format: str) -> DataFrame:
+    is_header = FORMATS[input_format].is_header
+    return lines.where(is_header(F.col("raw_line"))) if is_header else lines.limit(0)

@@ -16,10 +16,11 @@ from typing import Any, Callable
 import papermill
 import yaml
 
-from loganalysis.ingest import ACCESS_FORMATS, TIME_UNITS_MS
-from loganalysis.metrics import bucket_seconds
+from loganalysis.detect.anomalies import BASELINE_METHODS
+from loganalysis.sources.ingest import FORMATS, TIME_UNITS_MS
+from loganalysis.core.durations import duration_seconds
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
 
 SOURCES = {
     "synthetic": ["01_generate_logs", "02_compute_metrics", "03_detect_anomalies", "04_aggregate_insights"],
@@ -86,7 +87,7 @@ def _fraction(v): return isinstance(v, (int, float)) and 0 <= v <= 1
 
 def _bucket_ok(v):
     try:
-        bucket_seconds(v)
+        duration_seconds(v)
         return True
     except (ValueError, TypeError):
         return False
@@ -120,9 +121,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("persistence", _positive, "must be at least 1 bucket"),
     ("spike_threshold", _positive, "must be positive"),
     ("min_history", _positive, "must be at least 1 bucket"),
-    ("method", lambda v: v in ("robust", "mean"), "must be 'robust' or 'mean'"),
-    ("input_format", lambda v: v in ("json", "csv_series", *ACCESS_FORMATS),
-     f"is not a known input format ({', '.join(['json', 'csv_series', *ACCESS_FORMATS])})"),
+    ("method", lambda v: v in BASELINE_METHODS, f"is not a known baseline method ({', '.join(BASELINE_METHODS)})"),
+    ("input_format", lambda v: v in FORMATS, f"is not a known input format ({', '.join(FORMATS)})"),
     ("service_from", lambda v: v in ("constant", "vhost", "path_prefix"), "must be constant, vhost or path_prefix"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("duration_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
@@ -132,11 +132,11 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
 def _cross_checks(effective: dict) -> list[str]:
     problems = []
     if _bucket_ok(effective.get("bucket")) and _bucket_ok(effective.get("window")):
-        if bucket_seconds(effective["window"]) < bucket_seconds(effective["bucket"]):
+        if duration_seconds(effective["window"]) < duration_seconds(effective["bucket"]):
             problems.append(f"window {effective['window']!r} is shorter than a bucket "
                             f"({effective['bucket']!r}): the baseline would be empty")
         elif isinstance(effective.get("min_history"), int) and effective["min_history"] > (
-                bucket_seconds(effective["window"]) // bucket_seconds(effective["bucket"])):
+                duration_seconds(effective["window"]) // duration_seconds(effective["bucket"])):
             problems.append(f"min_history {effective['min_history']} buckets is more than a {effective['window']!r} "
                             f"window holds: no bucket would ever be scored")
     if _positive(effective.get("threshold")) and _positive(effective.get("spike_threshold")) and (
@@ -151,7 +151,7 @@ def _cross_checks(effective: dict) -> list[str]:
     return problems
 
 
-def validate(params: dict) -> dict[str, dict]:
+def check(params: dict) -> dict[str, dict]:
     """Check a loaded params file; return the parameters to pass to each stage, in run order.
 
     Raises ParameterError listing every problem: unknown keys, wrong types, impossible values.
@@ -180,8 +180,8 @@ def validate(params: dict) -> dict[str, dict]:
                 problems.append(f"{name!r} must be {meta['type']} ({stage}), got {params[name]!r}")
     effective.update({k: v for k, v in params.items() if k in known})
 
-    for key, check, message in VALUE_RULES:
-        if key in effective and effective[key] is not None and not check(effective[key]):
+    for key, is_ok, message in VALUE_RULES:
+        if key in effective and effective[key] is not None and not is_ok(effective[key]):
             problems.append(f"{key} = {effective[key]!r} {message}")
     problems += _cross_checks(effective)
     if problems:

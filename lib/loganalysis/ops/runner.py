@@ -21,8 +21,9 @@ import papermill
 import pyspark
 
 import loganalysis
-from loganalysis import params as parameters
-from loganalysis import publish, stage_counts
+from loganalysis.ops import params as parameters
+from loganalysis.ops import stage_counts
+from loganalysis.report import publish
 
 KERNEL = "python3"
 HEADLINE_FILE = "headline.json"
@@ -95,7 +96,7 @@ def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: s
     params_file = Path(params_file)
     try:
         loaded = parameters.load(params_file)
-        per_stage = parameters.validate(loaded)
+        per_stage = parameters.check(loaded)
     except (parameters.ParameterError, OSError) as error:
         print(f"error: {params_file}: {error}", file=sys.stderr)
         return 2

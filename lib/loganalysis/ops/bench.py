@@ -30,13 +30,14 @@ from pathlib import Path
 
 import psutil
 
-from loganalysis import metrics, metrics_rdd, stages, validate
-from loganalysis.anomalies import DetectorConfig
-from loganalysis.paths import DataPaths
-from loganalysis.schema import LOG_SCHEMA
-from loganalysis.session import get_spark
-from loganalysis.storage import read_parquet
-from loganalysis.traffic_plan import DEFAULT_SERVICES, IncidentSpec
+from loganalysis import stages
+from loganalysis.metrics import rdd_summary, service_metrics, validation
+from loganalysis.detect.anomalies import DetectorConfig
+from loganalysis.core.paths import DataPaths
+from loganalysis.core.schema import LOG_SCHEMA
+from loganalysis.core.session import get_spark
+from loganalysis.core.storage import read_parquet
+from loganalysis.sources.generate import GeneratorSettings
 
 ENVIRONMENTS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
 ROUNDS = 2  # alternating rounds of every step compared with another
@@ -139,10 +140,7 @@ def best_run(timings: list[dict]) -> dict:
 
 def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     paths = DataPaths(str(work / f"n{n_records}"))
-    settings = stages.GeneratorSettings(
-        seed=42, n_records=n_records, start="2026-11-02T00:00:00Z", duration_hours=48,
-        services=DEFAULT_SERVICES, environments=ENVIRONMENTS, hosts_per_service=4,
-        incidents=IncidentSpec(), bad_line_rate=0.001)
+    settings = GeneratorSettings(n_records=n_records)  # the default topology and incidents
     runs: dict[str, list[dict]] = {}
 
     def step(name: str, action, records: int = n_records) -> None:
@@ -163,16 +161,16 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
         step("floor: json", lambda: spark.read.schema(LOG_SCHEMA).json(paths.raw_logs)
              .write.mode("overwrite").parquet(str(work / "floor_json")))
         step("metrics", lambda: stages.compute_metrics(spark, paths, 60, 5))
-        clean = validate.read_clean_records(spark, paths.clean_logs)
-        step("summary df", lambda: metrics.summarize(clean).toPandas())
-        step("summary rdd", lambda: metrics_rdd.summarize_rdd(spark, paths.clean_logs))
+        clean = validation.read_clean_records(spark, paths.clean_logs)
+        step("summary df", lambda: service_metrics.summarize(clean).toPandas())
+        step("summary rdd", lambda: rdd_summary.summarize_rdd(spark, paths.clean_logs))
         step("floor: parquet", lambda: clean
              .write.mode("overwrite").parquet(str(work / "floor_parquet")))
         step("anomalies", lambda: stages.detect_anomalies(spark, paths, DetectorConfig()))
-    step("insights", lambda: (read_parquet(spark, paths.metrics("summary")).toPandas(),
-                              read_parquet(spark, paths.metrics("timeseries")).toPandas(),
-                              read_parquet(spark, paths.anomalies("incidents")).toPandas(),
-                              metrics.latency_histogram(clean).toPandas()))
+    step("insights", lambda: (read_parquet(spark, paths.metrics.summary).toPandas(),
+                              read_parquet(spark, paths.metrics.timeseries).toPandas(),
+                              read_parquet(spark, paths.anomalies.incidents).toPandas(),
+                              service_metrics.latency_histogram(clean).toPandas()))
     step("duckdb metrics", lambda: duckdb_metrics(paths.raw_logs, str(work / f"duck_clean_{n_records}.parquet")))
     step("duckdb z-scores", lambda: duckdb_zscores(paths.clean_logs))
 

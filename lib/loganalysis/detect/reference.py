@@ -7,6 +7,7 @@ consecutive flagged points form one event (the scoring in ../shared/data/README.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -32,3 +33,17 @@ def read_reference_events(results_dir: str, environment: str) -> pd.DataFrame:
         frames.append(events_from_scores(scores, series, environment))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["service", "environment", "start", "end", "metrics"])
+
+
+def read_published_events(path: str, environment: str) -> dict[str, pd.DataFrame]:
+    """Flagged runs of published detectors, `{"detectors": {name: {"events": {"<folder>/<file>.csv":
+    [[first, last], ...]}}}}` (timestamps inclusive), as events per detector name."""
+    published = json.loads(Path(path).read_text())["detectors"]
+    return {name: _runs_as_events(spec["events"], environment) for name, spec in published.items()}
+
+
+def _runs_as_events(runs: dict[str, list], environment: str) -> pd.DataFrame:
+    rows = [{"service": Path(series).stem, "environment": environment, "start": pd.Timestamp(first),
+             "end": pd.Timestamp(last) + pd.Timedelta(seconds=1), "metrics": "reference"}
+            for series, series_runs in runs.items() for first, last in series_runs]
+    return pd.DataFrame(rows, columns=["service", "environment", "start", "end", "metrics"])
