@@ -1,6 +1,6 @@
 """NAB loading and the project's event scoring (pure numpy/pandas).
 
-Scoring (from /work/shared/data/README.md): per series, skip the probation rows (the first
+Scoring (from ../shared/data/README.md): per series, skip the probation rows (the first
 min(floor(15% of rows), 750) rows); consecutive flagged rows form one event; a window
 [start, end] (inclusive) is caught when any point of an event lies inside it; an event touching
 no window is a false positive. Sums over series: recall = caught / windows,
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NAB = Path("/work/shared/data/nab")
+NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"  # ../shared beside the checkout
 FOLDERS = ("artificialNoAnomaly", "artificialWithAnomaly", "realAWSCloudwatch", "realAdExchange",
            "realKnownCause", "realTraffic", "realTweets")
 
