@@ -25,12 +25,11 @@ def series_frame(spark, values, requests=100):
 
 
 def numpy_z(values, window, min_history, method, relative_floor):
-    """The reference for a latency series: log latency of each point against the `window`
-    points before it (never itself), spread floored at a `relative_floor` change."""
-    logs = [None if v is None else np.log(v) for v in values]
+    """The reference for a latency series: each point against the `window` points before it
+    (never itself), spread floored at `relative_floor` of the level."""
     out = []
-    for i, v in enumerate(logs):
-        history = np.array([x for x in logs[max(0, i - window):i] if x is not None], dtype=float)
+    for i, v in enumerate(values):
+        history = np.array([x for x in values[max(0, i - window):i] if x is not None], dtype=float)
         if v is None or len(history) < min_history:
             out.append(None)
             continue
@@ -39,7 +38,7 @@ def numpy_z(values, window, min_history, method, relative_floor):
         else:
             center = np.median(history)
             spread = 1.4826 * np.median(np.abs(history - center))
-        out.append((v - center) / max(spread, np.log1p(relative_floor)))
+        out.append((v - center) / max(spread, relative_floor * abs(center)))
     return out
 
 
@@ -74,8 +73,8 @@ def test_a_point_never_enters_its_own_baseline(spark):
     _, result = scored(spark, values, method="mean")
     last = result.iloc[-1]
     assert last["baseline"] == pytest.approx(100.0)  # the spike is not in its own baseline
-    # log scale, flat history: the spread is the relative floor, so z = ln(10) / ln(1.05)
-    assert last["z_score"] == pytest.approx(np.log(10) / np.log1p(0.05))
+    # flat history: the spread is the relative floor, 1% of the level
+    assert last["z_score"] == pytest.approx(900 / (0.01 * 100))
 
 
 def test_persistence_and_merging(spark):
@@ -91,6 +90,11 @@ def test_persistence_and_merging(spark):
     assert [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
         (16, 19, 3), (20, 22, 2)]
     assert (found["direction"] == "up").all()
+    # a lull of one bucket inside a two-minute merge gap: one incident
+    bridged = (anomalies.incidents(spark_scored.where("metric = 'mean_ms'"), BUCKET, persistence=2,
+                                   merge_gap_seconds=2 * BUCKET).toPandas())
+    assert [(s.minute, e.minute, b) for s, e, b in zip(bridged["start"], bridged["end"], bridged["buckets"])] == [
+        (16, 22, 5)]
 
 
 def binomial_series(spark, requests, errors):
@@ -128,9 +132,9 @@ def test_one_error_in_a_quiet_bucket_is_not_an_outage(spark):
 
 
 def test_a_single_bucket_far_out_opens_an_incident_without_persistence(spark):
-    # minute 12: +30% (z about 5.4, flagged, alone); minute 16: 9x (z far beyond the spike threshold)
-    values = [100.0] * 12 + [130.0] + [100.0] * 3 + [900.0] + [100.0] * 3
-    config, result = scored(spark, values, window=20, method="mean")
+    # minute 12: +22% (z 4.4 against a 5% floor, flagged, alone); minute 16: 9x (far beyond the spike threshold)
+    values = [100.0] * 12 + [122.0] + [100.0] * 3 + [900.0] + [100.0] * 3
+    config, result = scored(spark, values, window=20, method="mean", relative_floor=0.05)
     assert result.loc[result["flagged"], "bucket"].dt.minute.tolist() == [12, 16]
     assert 4 <= result["z_score"].iloc[12] < 6 <= result["z_score"].iloc[16]
     latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
@@ -138,6 +142,27 @@ def test_a_single_bucket_far_out_opens_an_incident_without_persistence(spark):
     assert [(s.minute, e.minute, b) for s, e, b in zip(spikes["start"], spikes["end"], spikes["buckets"])] == [
         (16, 17, 1)]
     assert anomalies.incidents(latency, BUCKET, persistence=3).count() == 0  # persistence alone: nothing
+
+
+def test_a_missing_bucket_neither_breaks_nor_extends_a_run(spark):
+    values = [100.0] * 12 + [900.0, 900.0, None, 900.0] + [100.0] * 3
+    config, _ = scored(spark, values, window=20, method="robust")
+    latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
+    found = anomalies.incidents(latency, BUCKET, persistence=3).toPandas()
+    assert [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
+        (12, 16, 3)]
+
+
+def test_a_step_is_one_incident_for_its_whole_length_with_the_default_method(spark):
+    rng = np.random.default_rng(11)
+    values = [float(v) for v in 100 + rng.normal(0, 1, 200).round(2)]
+    values[120:150] = [v + 20 for v in values[120:150]]
+    config = anomalies.DetectorConfig(window_seconds=60 * BUCKET)
+    latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
+    found = anomalies.incidents(latency, BUCKET, config.persistence, config.spike_threshold,
+                                config.merge_gap_seconds).toPandas()
+    assert [(s, e, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
+        (pd.Timestamp(T0 + timedelta(minutes=120)), pd.Timestamp(T0 + timedelta(minutes=150)), 30)]
 
 
 def test_dips_are_flagged_only_where_watched(spark):

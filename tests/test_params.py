@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from loganalysis.core.durations import duration_seconds
-from loganalysis.detect import anomalies
+from loganalysis.detect import baselines
 from loganalysis.detect.anomalies import DetectorConfig
 from loganalysis.ops import params
 from loganalysis.sources import ingest
@@ -57,7 +57,7 @@ BAD = [
     ({"n_records": -5}, "n_records = -5 must be a positive number"),
     ({"window": "1 minute", "bucket": "5 minutes"}, "is shorter than a bucket"),
     ({"spark_master": "sparkle://x"}, "is not a Spark master URL"),
-    ({"method": "magic"}, "is not a known baseline method (mean, robust)"),
+    ({"method": "magic"}, "is not a known baseline method (mean, robust, seasonal)"),
     ({"bad_line_rate": 2.0}, "must be a fraction"),
     ({"run_dir": "/tmp/x"}, "set by the runner"),
     ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
@@ -79,7 +79,7 @@ def test_allow_lists_come_from_the_registries(monkeypatch):
     with pytest.raises(params.ParameterError, match="is not a known input format"):
         params.check({"source": "ingest", "input_format": "syslog"})
     monkeypatch.setitem(ingest.FORMATS, "syslog", ingest.FORMATS["apache_common"])
-    monkeypatch.setitem(anomalies.BASELINE_METHODS, "magic", anomalies.mean_baseline)
+    monkeypatch.setitem(baselines.BASELINE_METHODS, "magic", baselines.mean_baseline)
     params.check({"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "syslog",
                   "method": "magic"})
 
@@ -87,7 +87,8 @@ def test_allow_lists_come_from_the_registries(monkeypatch):
 SETTINGS = {  # each stage's settings dataclass, and the parameters that reach it converted
     "01_generate_logs": (GeneratorSettings, {}),
     "01_ingest_logs": (IngestSettings, {}),
-    "03_detect_anomalies": (DetectorConfig, {"window": ("window_seconds", duration_seconds)}),
+    "03_detect_anomalies": (DetectorConfig, {"window": ("window_seconds", duration_seconds),
+                                             "merge_gap": ("merge_gap_seconds", duration_seconds)}),
 }
 
 

@@ -144,6 +144,7 @@ class EvaluationSettings:
 
     match_tolerance_minutes: int = 10      # a detection this soon after a truth window still catches it
     reference_results_path: str = ""       # another detector's results (NAB format), scored side by side
+    reference_events_path: str = ""        # published detectors' flagged runs (JSON), each scored side by side
 
 
 def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.DetectorConfig,
@@ -157,8 +158,8 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies.scored_series)
         scored = outputs.read_parquet(paths.anomalies.scored_series)
-        outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence, config.spike_threshold),
-                              paths.anomalies.incidents)
+        outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence, config.spike_threshold,
+                                                  config.merge_gap_seconds), paths.anomalies.incidents)
         outputs.write_parquet(record_scores.trailing_latency_baseline(
             record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history),
             paths.anomalies.record_baseline)
@@ -192,10 +193,13 @@ def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: Stage
     outputs.write_parquet(summary_df, paths.anomalies.evaluation)
     outputs.write_parquet(matches_df, paths.anomalies.truth_matches)
     result = {"this detector": summary, "matches": matches}
+    environment = truth["environment"].iloc[0] if not truth.empty else ""
     if scoring.reference_results_path:
-        environment = truth["environment"].iloc[0] if not truth.empty else ""
         others = reference.read_reference_events(scoring.reference_results_path, environment)
         result["reference detector"] = evaluate.score(others, truth, tolerance, scoring_start)[1]
+    if scoring.reference_events_path:
+        for name, others in reference.read_published_events(scoring.reference_events_path, environment).items():
+            result[name] = evaluate.score(others, truth, tolerance, scoring_start)[1]
     return result
 
 

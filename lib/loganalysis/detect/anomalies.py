@@ -9,32 +9,39 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
-from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
+from pyspark.sql import DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
+from loganalysis.detect.baselines import BASELINE_METHODS, SeriesContext, window_totals
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
 METRIC_KEYS = [*SERIES_KEYS, "metric"]
 
 
 LATENCY_METRICS = ("mean_ms", "p95_ms")
+# Below this many requests a bucket's nearest-rank p95 is its slowest request: one slow request
+# is not a p95 regression, so such buckets leave p95 unscored (the mean still sees them).
+P95_MIN_REQUESTS = 20
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    window_seconds: int = 3600          # trailing baseline length
-    min_history: int = 30               # buckets of history needed before a bucket is scored
+    """The detector's settings. Field names and defaults are the anomaly notebook's parameters
+    (a test holds the two equal). Threshold and window were chosen on the NAB development
+    series with each NAB folder left out in turn (docs/research/nab_detector/REPORT.md)."""
+
+    window_seconds: int = 86_400        # trailing baseline length
+    min_history: int = 12               # points of history needed before a bucket is scored
     threshold: float = 4.0              # |z| at or above this flags a bucket
-    persistence: int = 3                # consecutive flagged buckets before an incident opens
-    spike_threshold: float = 6.0        # |z| at or above this opens an incident without persistence
-    method: str = "mean"                # a BASELINE_METHODS name: "mean" (mean, stddev) or "robust" (median, MAD)
+    persistence: int = 3                # consecutive flagged points before an incident opens
+    spike_threshold: float = 8.0        # |z| at or above this opens an incident without persistence
+    merge_gap_seconds: int = 3600       # incidents of one signal this close are one incident
+    method: str = "seasonal"            # a baselines.BASELINE_METHODS name
     min_bucket_requests: int = 10       # rates and latencies of sparser buckets are not scored
-    relative_floor: float = 0.05        # spread never below this relative change of the level
+    relative_floor: float = 0.01        # spread never below this share of the level
     error_rate_floor: float = 0.01      # spread of the error rate never below one point, nor one request
     direction: dict = field(default_factory=lambda: {
         "requests": "both", "error_rate": "up", "mean_ms": "up", "p95_ms": "up"})
@@ -69,66 +76,27 @@ def with_full_bucket_grid(ts: DataFrame, seconds: int) -> DataFrame:
 def long_series(ts: DataFrame, min_bucket_requests: int) -> DataFrame:
     """One row per series x metric x bucket, with the bucket's request and error counts.
 
-    `signal` is what gets scored: latencies on a log scale (they are log-normal, so a doubling
-    is the same step at 20 ms as at 2 s), counts and rates as they are. Rates and latencies of
-    buckets with too few requests are null: one error in two requests is noise, not 50%.
+    `signal` is what gets scored: the value on its own scale (a log scale made a dip to zero,
+    common in counts and utilisation series, into a cliff, and scored worse on labelled data).
+    Rates and latencies of buckets with too few requests are null: one error in two requests is
+    noise, not 50%.
     """
     dense = F.col("requests") >= min_bucket_requests
+    dense_for_p95 = F.col("requests") >= max(min_bucket_requests, P95_MIN_REQUESTS)
     return (
         ts.select(*SERIES_KEYS, "bucket", F.col("requests").alias("bucket_requests"),
                   F.col("errors_5xx").alias("bucket_errors"),
                   F.col("requests").cast("double").alias("requests"),
-                  *[F.when(dense, F.col(m)).alias(m) for m in ("error_rate", *LATENCY_METRICS)])
+                  *[F.when(dense, F.col(m)).alias(m) for m in ("error_rate", "mean_ms")],
+                  F.when(dense_for_p95, F.col("p95_ms")).alias("p95_ms"))
         .unpivot([*SERIES_KEYS, "bucket", "bucket_requests", "bucket_errors"], list(SCORED_METRICS),
                  "metric", "value")
-        # greatest() skips nulls, so the null check comes first: a missing latency stays missing
-        .withColumn("signal", F.when(F.col("value").isNull(), F.lit(None))
-                    .when(F.col("metric").isin(*LATENCY_METRICS), F.log(F.greatest("value", F.lit(1e-3))))
-                    .otherwise(F.col("value")))
+        .withColumn("signal", F.col("value"))
         .withColumn("epoch", F.unix_timestamp("bucket"))
     )
 
 
-def window_totals(values: np.ndarray, window: int) -> np.ndarray:
-    """For each point, the sum of `values` over the `window` points before it (never itself),
-    from one prefix sum: the cost does not grow with the window."""
-    prefix = np.concatenate([[0.0], np.cumsum(values)])
-    now = np.arange(len(values))
-    return prefix[now] - prefix[np.maximum(now - window, 0)]
-
-
-def mean_baseline(values: np.ndarray, window_buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and stddev of the `window_buckets` points before each point, from prefix sums (the
-    cost does not grow with the window). Null (NaN) points are left out of the window."""
-    counted = ~np.isnan(values)
-    history = window_totals(counted.astype(float), window_buckets)
-    # shifted by the series mean first: the same variance, fewer digits lost to cancellation
-    shift = values[counted].mean() if counted.any() else 0.0
-    centered = np.where(counted, values - shift, 0.0)
-    s1, s2 = window_totals(centered, window_buckets), window_totals(centered ** 2, window_buckets)
-    center = np.where(history > 0, s1 / history + shift, np.nan)
-    spread = np.where(history > 1, np.sqrt(np.maximum(s2 - s1 * s1 / history, 0.0) / (history - 1)), np.nan)
-    return center, spread
-
-
-def robust_baseline(values: np.ndarray, window_buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """Median and 1.4826 x MAD (the stddev, for normal data) of the points before each point:
-    an ongoing incident inside the window barely moves them."""
-    padded = np.concatenate([np.full(window_buckets, np.nan), values])
-    windows = sliding_window_view(padded, window_buckets)[:-1]  # row i: the points before point i
-    center = np.nanmedian(windows, axis=1)
-    return center, 1.4826 * np.nanmedian(np.abs(windows - center[:, None]), axis=1)
-
-
-# Baseline methods by name: the detector and the parameter check both look here, so a new
-# method is one function (values, window) -> (level, spread) plus one entry.
-BASELINE_METHODS: dict[str, Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]] = {
-    "mean": mean_baseline,
-    "robust": robust_baseline,
-}
-
-
-def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str) -> pd.DataFrame:
+def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext) -> pd.DataFrame:
     """Level and spread of the `window_buckets` points before each point of one series, by the
     named method, plus the window's pooled error rate.
 
@@ -142,7 +110,7 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str) -> 
     history = window_totals(counted.astype(float), window_buckets).round().astype(np.int64)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # empty windows (warm-up): left null
-        center, spread = BASELINE_METHODS[method](values, window_buckets)
+        center, spread = BASELINE_METHODS[method](values, window_buckets, context)
         # errors / requests over the same windows, for the error rate's pooled level
         window_requests = window_totals(np.where(counted, frame["bucket_requests"], 0), window_buckets)
         window_errors = window_totals(np.where(counted, frame["bucket_errors"], 0), window_buckets)
@@ -164,8 +132,9 @@ def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int
     a quiet bucket is allowed a noisier rate than a busy one.
     """
     window_buckets = max(config.window_seconds // bucket_seconds, 1)
+    context = SeriesContext(bucket_seconds, config.threshold)
     scored = series.groupBy(*METRIC_KEYS).applyInPandas(
-        lambda frame: trailing_baseline(frame, window_buckets, config.method), _with_baseline_schema(series))
+        lambda frame: trailing_baseline(frame, window_buckets, config.method, context), _with_baseline_schema(series))
     is_rate = F.col("metric") == "error_rate"
     return (
         scored.withColumn("center", F.when(is_rate, F.col("pooled_rate")).otherwise(F.col("center")))
@@ -179,13 +148,12 @@ def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int
 def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
     """z of each point against its baseline, null during warm-up or for a null point.
 
-    The spread is floored so flat series do not explode: latencies by a relative change
-    (log scale), request counts by Poisson noise and the relative floor, error rates by
-    `error_rate_floor`.
+    The spread is floored so flat series do not explode: latencies by a share of their level,
+    request counts by Poisson noise and that share, error rates by `error_rate_floor`.
     """
     metric, center = F.col("metric"), F.col("center")
     floor = (
-        F.when(metric.isin(*LATENCY_METRICS), F.lit(math.log1p(config.relative_floor)))
+        F.when(metric.isin(*LATENCY_METRICS), F.abs(center) * config.relative_floor)
         .when(metric == "requests", F.greatest(F.sqrt(F.abs(center)), F.abs(center) * config.relative_floor,
                                                F.lit(1.0)))
         .otherwise(F.greatest(F.lit(config.error_rate_floor), 1 / F.col("bucket_requests")))
@@ -195,8 +163,7 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
         series.withColumn("z_score", F.when(
             (F.col("history") >= config.min_history) & F.col("signal").isNotNull(),
             F.try_divide(F.col("signal") - center, scale)))
-        # the level in the metric's own units, for people reading the incident table
-        .withColumn("baseline", F.when(metric.isin(*LATENCY_METRICS), F.exp(center)).otherwise(center))
+        .withColumn("baseline", center)
     )
 
 
@@ -224,27 +191,64 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     )
 
 
-def incidents(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf) -> DataFrame:
-    """Runs of consecutive flagged buckets in one direction, kept when at least `persistence`
-    long or when one of them is at least `spike_threshold` out: persistence filters noise, but
-    a single bucket that far from its baseline is an outage, not noise, and waiting for a
-    second one only delays the alert (the fast-burn rule of multi-window SLO alerting).
+def incidents(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf,
+              merge_gap_seconds: int = 0) -> DataFrame:
+    """Runs of flagged points in one direction, kept when at least `persistence` long or when one
+    of them is at least `spike_threshold` out, then merged when less than `merge_gap_seconds`
+    apart: persistence filters noise, a single point that far out is an outage that needs no
+    confirmation (the fast-burn rule of multi-window SLO alerting), and an alarm that is already
+    open is not raised again for a short lull.
     Columns: (service, environment, metric, direction, start, end, buckets, peak z, ...)."""
-    # Gaps and islands: along consecutive flagged buckets, epoch/bucket - row_number is constant.
-    run_order = W.partitionBy(*METRIC_KEYS, "direction").orderBy("bucket")
+    runs = (
+        flagged_runs(scored)
+        .where((F.col("buckets") >= persistence) | (F.abs("peak_z") >= spike_threshold))
+    )
     return (
-        scored.where("flagged")
-        .withColumn("run", F.unix_timestamp("bucket") / bucket_seconds - F.row_number().over(run_order))
+        merged_within(runs, bucket_seconds, merge_gap_seconds)
+        .withColumn("end", F.col("last_bucket") + F.expr(f"INTERVAL {bucket_seconds} SECONDS"))
+        .withColumn("incident_id", F.concat_ws(":", *METRIC_KEYS, "direction",
+                                               F.date_format("start", "yyyyMMdd'T'HHmm")))
+        .select("incident_id", *METRIC_KEYS, "direction", "start", "end", "buckets", "peak_z",
+                "peak_value", "baseline_at_start")
+    )
+
+
+def flagged_runs(scored: DataFrame) -> DataFrame:
+    """Consecutive flagged points of one signal and direction, as one row each. Only scored
+    points count: a bucket without a value (no traffic to time, a sparse series) neither breaks
+    nor extends a run."""
+    # Gaps and islands: along a run, (position among scored points) - (position among the
+    # run's flagged points) is constant. Ranking windows have no frame to choose.
+    position = F.row_number().over(W.partitionBy(*METRIC_KEYS).orderBy("bucket"))
+    flagged_position = F.row_number().over(W.partitionBy(*METRIC_KEYS, "direction").orderBy("bucket"))
+    return (
+        scored.where(F.col("z_score").isNotNull())
+        .withColumn("position", position)
+        .where("flagged")
+        .withColumn("run", F.col("position") - flagged_position)
         .groupBy(*METRIC_KEYS, "direction", "run")
         .agg(F.min("bucket").alias("start"), F.max("bucket").alias("last_bucket"),
              F.count(F.lit(1)).alias("buckets"),
              F.max_by("z_score", F.abs("z_score")).alias("peak_z"),
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))
-        .where((F.col("buckets") >= persistence) | (F.abs("peak_z") >= spike_threshold))
-        .withColumn("end", F.col("last_bucket") + F.expr(f"INTERVAL {bucket_seconds} SECONDS"))
-        .withColumn("incident_id", F.concat_ws(":", *METRIC_KEYS, "direction",
-                                               F.date_format("start", "yyyyMMdd'T'HHmm")))
-        .select("incident_id", *METRIC_KEYS, "direction", "start", "end", "buckets", "peak_z",
-                "peak_value", "baseline_at_start")
+    )
+
+
+def merged_within(runs: DataFrame, bucket_seconds: int, gap_seconds: int) -> DataFrame:
+    """Runs of one signal and direction less than `gap_seconds` apart (end to start) as one."""
+    in_time = W.partitionBy(*METRIC_KEYS, "direction").orderBy("start")
+    # a running count of the runs that open a new incident, up to and including this one
+    so_far = in_time.rowsBetween(W.unboundedPreceding, W.currentRow)
+    gap = F.unix_timestamp("start") - F.unix_timestamp(F.lag("last_bucket").over(in_time)) - bucket_seconds
+    opens = F.when(gap.isNull() | (gap > gap_seconds), 1).otherwise(0)
+    return (
+        runs.withColumn("opens", opens)
+        .withColumn("incident", F.sum("opens").over(so_far))
+        .groupBy(*METRIC_KEYS, "direction", "incident")
+        .agg(F.min("start").alias("start"), F.max("last_bucket").alias("last_bucket"),
+             F.sum("buckets").alias("buckets"),
+             F.max_by("peak_z", F.abs("peak_z")).alias("peak_z"),
+             F.max_by("peak_value", F.abs("peak_z")).alias("peak_value"),
+             F.min_by("baseline_at_start", "start").alias("baseline_at_start"))
     )

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import papermill
 import yaml
 
-from loganalysis.detect.anomalies import BASELINE_METHODS
+from loganalysis.detect.baselines import BASELINE_METHODS
 from loganalysis.sources.ingest import FORMATS, TIME_UNITS_MS
 from loganalysis.core.durations import duration_seconds
 
@@ -31,7 +31,7 @@ RUNNER_KEYS = {"source": "synthetic"}
 # Set by the runner for each run; a params file may not set them.
 RUNNER_SUPPLIED = {"run_dir"}
 # Stage parameters that name a place: relative ones are taken from where the run starts.
-PATH_KEYS = ("data_root", "input_path", "labels_path", "reference_results_path")
+PATH_KEYS = ("data_root", "input_path", "labels_path", "reference_results_path", "reference_events_path")
 
 _MASTER = re.compile(
     r"local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]"
@@ -198,7 +198,7 @@ def with_absolute_paths(stage_params: dict, base: Path) -> dict:
     resolved = dict(stage_params)
     for key in PATH_KEYS:
         value = resolved.get(key)
-        if key == "reference_results_path" and not value:
+        if key.startswith("reference_") and not value:
             continue
         if isinstance(value, str) and value and "://" not in value and not os.path.isabs(value):
             resolved[key] = str((base / value).resolve())

@@ -1,0 +1,208 @@
+"""What a series normally does: per-series baseline methods in numpy, looked up by name.
+
+Each method takes one metric series on a complete bucket grid (NaN = no value in that bucket)
+and returns, for every point, a level (`center`) and a `spread` computed only from points
+strictly before it, so a point is never part of its own baseline. The anomaly stage runs a
+method per series x metric inside a grouped pandas UDF; z = (value - center) / spread.
+
+- `mean`: mean and stddev of the trailing window.
+- `robust`: median and 1.4826 x MAD of the trailing window.
+- `seasonal` (the default): the best of a day-long median, an hour-long median and the same
+  time of day on previous days, flagged points kept out of all three, and a spread that grows
+  on series whose routine excursions are large. Built on the NAB development series and the
+  synthetic run (docs/detection.md).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass(frozen=True)
+class SeriesContext:
+    """What a method may know about the series besides its values."""
+
+    bucket_seconds: int
+    threshold: float  # |z| that flags a point: the seasonal method keeps such points out of its baseline
+
+
+def window_totals(values: np.ndarray, window: int) -> np.ndarray:
+    """For each point, the sum of `values` over the `window` points before it (never itself),
+    from one prefix sum: the cost does not grow with the window."""
+    prefix = np.concatenate([[0.0], np.cumsum(values)])
+    now = np.arange(len(values))
+    return prefix[now] - prefix[np.maximum(now - window, 0)]
+
+
+# ---- mean and robust: one trailing window ------------------------------------------------------
+
+def mean_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and stddev of the `window` points before each point, from prefix sums."""
+    counted = ~np.isnan(values)
+    history = window_totals(counted.astype(float), window)
+    # shifted by the series mean first: the same variance, fewer digits lost to cancellation
+    shift = values[counted].mean() if counted.any() else 0.0
+    centered = np.where(counted, values - shift, 0.0)
+    s1, s2 = window_totals(centered, window), window_totals(centered ** 2, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        center = np.where(history > 0, s1 / history + shift, np.nan)
+        spread = np.where(history > 1, np.sqrt(np.maximum(s2 - s1 * s1 / history, 0.0) / (history - 1)), np.nan)
+    return center, spread
+
+
+def robust_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
+    """Median and 1.4826 x MAD (the stddev, for normal data) of the points before each point:
+    an ongoing incident inside the window barely moves them."""
+    padded = np.concatenate([np.full(window, np.nan), values])
+    windows = sliding_window_view(padded, window)[:-1]  # row i: the points before point i
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # empty windows (warm-up): left null
+        center = np.nanmedian(windows, axis=1)
+        return center, 1.4826 * np.nanmedian(np.abs(windows - center[:, None]), axis=1)
+
+
+# ---- seasonal: trailing and time-of-day baselines, anomalies kept out ------------------------
+
+NORMAL_IQR = 1.349           # IQR of a standard normal: IQR / 1.349 estimates the stddev
+MIN_POINTS = 12              # points a robust window needs before it says anything
+PASSES = 3                   # score, keep flagged points out, score again
+MAX_EXCLUSION_SECONDS = 3 * 3600   # a longer anomaly becomes the new normal (a lasting shift)
+SEASON_SECONDS = 86_400      # the daily cycle of traffic and of whatever follows it
+SEASON_DAYS = 7              # previous days the time-of-day baseline looks at
+NOISE_WINDOW_SECONDS = 7 * 86_400  # how far back a series' own excursions are remembered
+NOISE_QUANTILE = 0.999       # the tail compared with a normal distribution's
+RELATIVE_FLOOR = 0.01        # spread never below 1% of the level
+LOCAL_WINDOW_SECONDS = 3600  # the hour model's window
+LOCAL_MARGIN = 1.5           # how much better the hour model must have done to be chosen
+
+
+def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median and IQR / 1.349 of the `window` points before each point (NaN skipped)."""
+    rolling = pd.Series(values).rolling(window, min_periods=MIN_POINTS)
+    q1, median, q3 = (rolling.quantile(q).shift(1).to_numpy() for q in (0.25, 0.5, 0.75))
+    return median, (q3 - q1) / NORMAL_IQR
+
+
+def same_time_on_previous_days(values: np.ndarray, period: int, days: int = SEASON_DAYS) -> np.ndarray:
+    """Median of the same bucket on up to `days` previous periods; NaN before the first period."""
+    n = len(values)
+    lagged = np.full((days, n), np.nan)
+    for k in range(1, days + 1):
+        if k * period < n:
+            lagged[k - 1, k * period:] = values[: n - k * period]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no previous day yet: NaN
+        return np.nanmedian(lagged, axis=0)
+
+
+def resolution(values: np.ndarray) -> float:
+    """The smallest step between distinct consecutive values: a quantised series (counts, CPU in
+    0.1% steps) cannot be known more finely than that, so its spread is never below it."""
+    steps = np.abs(np.diff(values[~np.isnan(values)]))
+    steps = steps[steps > 1e-12]
+    return float(steps.min()) if steps.size else 1e-9
+
+
+def run_position(flags: np.ndarray) -> np.ndarray:
+    """1-based position of each flagged point within its run of consecutive flags (0 if not)."""
+    i = np.arange(len(flags))
+    last_unflagged = np.maximum.accumulate(np.where(~flags, i, -1))
+    return np.where(flags, i - last_unflagged, 0)
+
+
+def abs_normal_quantile(p: float) -> float:
+    """q with P(|N(0,1)| <= q) = p, by bisection on erf."""
+    low, high = 0.0, 10.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if math.erf(middle / math.sqrt(2)) < p else (low, middle)
+    return (low + high) / 2
+
+
+def noise_factor(z: np.ndarray, window: int, lag: int) -> np.ndarray:
+    """How much heavier-tailed than normal the series' own |z| has been: its trailing
+    NOISE_QUANTILE over `window` points, over the normal's, never below 1. The window ends `lag`
+    points back, so an ongoing anomaly cannot raise its own bar; a series whose routine
+    excursions are large (all spikes) raises it, and cannot flood the incident list."""
+    tail = (pd.Series(np.abs(z)).rolling(window, min_periods=4 * MIN_POINTS)
+            .quantile(NOISE_QUANTILE).shift(lag + 1).to_numpy())
+    return np.where(np.isnan(tail), 1.0, np.maximum(tail / abs_normal_quantile(NOISE_QUANTILE), 1.0))
+
+
+def floored(spread: np.ndarray, center: np.ndarray, floor: float) -> np.ndarray:
+    """The spread, never below 1% of the level nor the series' resolution; still NaN where the
+    window had too few points to say anything (a floor is no estimate)."""
+    return np.where(np.isnan(spread), np.nan, np.maximum(spread, np.maximum(RELATIVE_FLOOR * np.abs(center), floor)))
+
+
+def residual_spread(values: np.ndarray, center: np.ndarray, window: int, floor: float) -> np.ndarray:
+    """How well a model's level has explained the `window` points before each point: the IQR of
+    their residuals against it (floored), NaN until it has MIN_POINTS of them."""
+    _, spread = trailing_median_and_spread(values - center, window)
+    return floored(spread, center, floor)
+
+
+def tighter(best: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
+            margin: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Point by point, the model whose spread (times `margin`) is the smaller."""
+    (center, spread), (other_center, other_spread) = best, other
+    use_other = ~np.isnan(other_spread) & ~(other_spread * margin >= spread)
+    return np.where(use_other, other_center, center), np.where(use_other, other_spread * margin, spread)
+
+
+def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
+    """Level and spread from the model that has explained the recent past best, with anomalies
+    kept out. Three models, each judged by its residuals over the trailing `window`:
+
+    - day: the median of the `window` points before the point (the default window is a day);
+    - hour: the median of the last hour, which follows a daily ramp the day's median cannot. It
+      must explain the past LOCAL_MARGIN times better to be chosen, and its spread is widened by
+      as much: a level that follows every move would also follow an incident;
+    - time of day: the median of the same bucket on up to SEASON_DAYS previous days, once a day
+      of history exists, so a daily peak is judged against earlier peaks and a night anomaly
+      against the quiet night.
+
+    Points flagged at `context.threshold` leave every window (PASSES rounds); a run longer than
+    MAX_EXCLUSION_SECONDS stops being excluded, so a lasting shift becomes the new normal. The
+    spread is floored at 1% of the level and at the series' resolution, then scaled by the
+    series' noise factor, so a series of routine spikes cannot flood the incident list.
+    """
+    window = max(window, 2 * MIN_POINTS)
+    hour = max(LOCAL_WINDOW_SECONDS // context.bucket_seconds, MIN_POINTS)
+    period = max(SEASON_SECONDS // context.bucket_seconds, 1)
+    max_excluded = max(MAX_EXCLUSION_SECONDS // context.bucket_seconds, 1)
+    noise_window = max(NOISE_WINDOW_SECONDS // context.bucket_seconds, window)
+    floor = resolution(values)
+    excluded = np.zeros(len(values), bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(PASSES):
+            normal = np.where(excluded, np.nan, values)
+            day_center, day_spread = trailing_median_and_spread(normal, window)
+            hour_center, _ = trailing_median_and_spread(normal, hour)
+            season_center = same_time_on_previous_days(normal, period)
+            center, spread = tighter((day_center, floored(day_spread, day_center, floor)),
+                                     (hour_center, residual_spread(normal, hour_center, window, floor)), LOCAL_MARGIN)
+            center, spread = tighter((center, spread),
+                                     (season_center, residual_spread(normal, season_center, window, floor)))
+            z = (values - center) / spread
+            spread = spread * noise_factor(np.where(excluded, np.nan, z), noise_window, max_excluded)
+            flagged = np.abs(np.nan_to_num((values - center) / spread)) >= context.threshold
+            excluded = flagged & (run_position(flagged) <= max_excluded)
+    return center, spread
+
+
+# Baseline methods by name: the detector and the parameter check both look here, so a new
+# method is one function (values, window, context) -> (center, spread) plus one entry.
+BaselineMethod = Callable[[np.ndarray, int, SeriesContext], tuple[np.ndarray, np.ndarray]]
+BASELINE_METHODS: dict[str, BaselineMethod] = {
+    "mean": mean_baseline,
+    "robust": robust_baseline,
+    "seasonal": seasonal_baseline,
+}

@@ -1,0 +1,139 @@
+"""Baseline methods on hand-made series (numpy only): what is normal, and what is not."""
+
+import numpy as np
+import pytest
+
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, run_position,
+                                          same_time_on_previous_days, seasonal_baseline)
+
+MINUTE = SeriesContext(bucket_seconds=60, threshold=4.0)
+FIVE_MINUTES = SeriesContext(bucket_seconds=300, threshold=4.0)
+DAY_OF_MINUTES = 1440
+
+
+def z_scores(values, context=MINUTE, window=DAY_OF_MINUTES):
+    center, spread = seasonal_baseline(np.asarray(values, dtype=float), window, context)
+    with np.errstate(invalid="ignore"):
+        return (values - center) / spread, center, spread
+
+
+def flagged(values, context=MINUTE, window=DAY_OF_MINUTES):
+    z, _, _ = z_scores(values, context, window)
+    return np.abs(np.nan_to_num(z)) >= context.threshold
+
+
+def incidents(values, context=MINUTE, window=DAY_OF_MINUTES, persistence=3, spike=8.0):
+    """Runs of flagged points an incident would open on (the stage's default rule)."""
+    z, _, _ = z_scores(values, context, window)
+    flags = np.abs(np.nan_to_num(z)) >= context.threshold
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    return [(start, end) for start, end in zip(edges[::2], edges[1::2])
+            if end - start >= persistence or np.abs(z[start:end]).max() >= spike]
+
+
+def test_a_30_bucket_step_is_one_incident_for_its_length_and_leaves_the_baseline_alone():
+    rng = np.random.default_rng(1)
+    x = 100 + rng.normal(0, 1, 900)
+    x[600:630] += 20
+    assert flagged(x)[600:630].all()
+    assert incidents(x) == [(600, 630)]
+    _, center, _ = z_scores(x)
+    assert center[700] == pytest.approx(100, abs=1)  # the step did not become normal
+
+
+def test_a_lasting_shift_becomes_the_new_normal():
+    rng = np.random.default_rng(2)
+    x = 100 + rng.normal(0, 1, 4000)
+    x[1500:] += 20
+    flags = flagged(x)
+    assert flags[1500] and not flags[3500:].any()
+    _, center, _ = z_scores(x)
+    assert center[3900] == pytest.approx(120, abs=1)
+
+
+def test_a_clean_daily_cycle_is_no_incident():
+    rng = np.random.default_rng(3)
+    t = np.arange(288 * 6)  # six days of 5-minute buckets
+    x = 100 + 50 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 1, len(t))
+    assert incidents(x, FIVE_MINUTES, 288) == []
+    assert flagged(x, FIVE_MINUTES, 288).mean() < 0.001
+
+
+def test_a_night_anomaly_is_not_hidden_by_the_days_variance():
+    rng = np.random.default_rng(9)
+    t = np.arange(288 * 4)
+    x = 100 + 50 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 1, len(t))
+    night = 288 * 3 + 216  # the trough of the fourth day
+    x[night:night + 6] += 15  # well inside the day's range, far outside the night's
+    assert flagged(x, FIVE_MINUTES, 288)[night:night + 6].all()
+
+
+def test_flagged_points_do_not_enter_later_baselines():
+    rng = np.random.default_rng(4)
+    x = 10 + rng.normal(0, 1, 800)
+    spiked, missing = x.copy(), x.copy()
+    spiked[500:505] = 60.0
+    missing[500:505] = np.nan
+    assert flagged(spiked)[500:505].all()
+    _, center_spiked, spread_spiked = z_scores(spiked)
+    _, center_missing, spread_missing = z_scores(missing)
+    np.testing.assert_allclose(center_spiked[505:], center_missing[505:])
+    np.testing.assert_allclose(spread_spiked[505:], spread_missing[505:])
+
+
+@pytest.mark.parametrize("method", sorted(BASELINE_METHODS))
+def test_the_scored_point_is_never_in_its_own_baseline(method):
+    rng = np.random.default_rng(5)
+    x = 50 + rng.normal(0, 2, 600)
+    for i in (100, 333, 599):
+        y = x.copy()
+        y[i] = 1e6
+        a = BASELINE_METHODS[method](x, 60, MINUTE)
+        b = BASELINE_METHODS[method](y, 60, MINUTE)
+        for before, after in zip(a, b):  # the mean method's prefix sums see the outlier in their rounding
+            np.testing.assert_allclose(before[: i + 1], after[: i + 1], rtol=1e-6)
+
+
+def test_a_series_of_routine_spikes_does_not_flood():
+    rng = np.random.default_rng(6)
+    x = rng.normal(0, 1, 4000)
+    spikes = rng.random(4000) < 0.03  # about 120 spikes: routine for this series
+    x[spikes] += rng.exponential(20, spikes.sum())
+    found = incidents(x, FIVE_MINUTES, 288)
+    assert len(found) <= 15 and all(start < 3 * 288 for start, _ in found)  # learnt within three days
+
+
+def test_zero_heavy_counts_stay_finite_and_quiet():
+    rng = np.random.default_rng(7)
+    x = rng.poisson(0.3, 4000).astype(float)
+    z, _, spread = z_scores(x, FIVE_MINUTES, 288)
+    assert np.isfinite(z[~np.isnan(z)]).all() and np.nanmax(np.abs(z)) < 50
+    assert (spread[~np.isnan(spread)] > 0).all()
+    assert len(incidents(x, FIVE_MINUTES, 288)) <= 5
+
+
+def test_the_warm_up_is_not_scored():
+    z, _, _ = z_scores(np.arange(5, dtype=float))
+    assert np.isnan(z).all()
+
+
+def test_run_position_counts_within_each_run():
+    flags = np.array([0, 1, 1, 0, 1, 1, 1], bool)
+    assert run_position(flags).tolist() == [0, 1, 2, 0, 1, 2, 3]
+
+
+def test_time_of_day_baseline_uses_previous_periods_only():
+    x = np.arange(20, dtype=float)
+    seasonal = same_time_on_previous_days(x, 5, 3)
+    assert np.isnan(seasonal[:5]).all()
+    assert seasonal[5] == 0 and seasonal[19] == 9  # the median of 14, 9 and 4
+
+
+def test_a_drop_on_the_first_day_is_caught_while_traffic_ramps():
+    """No earlier day to compare with, and the day's median is far off on a ramp: the hour's
+    median follows the ramp and sees the drop."""
+    rng = np.random.default_rng(10)
+    t = np.arange(DAY_OF_MINUTES)
+    x = 200 + 100 * np.sin(2 * np.pi * t / DAY_OF_MINUTES) + rng.normal(0, 5, len(t))
+    x[500:520] *= 0.2
+    assert incidents(x) == [(500, 520)]
