@@ -35,6 +35,23 @@ CASES = [
     (line(status_code=999), "out_of_range:status_code"),
     (line(status_code=42), "out_of_range:status_code"),
     (line(bytes_sent=-5), "out_of_range:bytes_sent"),
+    # issue #22, case 5: every field has a documented range
+    (line(response_time_ms="NaN"), "out_of_range:response_time_ms"),
+    (line(response_time_ms="Infinity"), "out_of_range:response_time_ms"),
+    (line(response_time_ms=1e308), "out_of_range:response_time_ms"),
+    (line().replace('"response_time_ms": 12.5', '"response_time_ms": NaN'), "out_of_range:response_time_ms"),
+    (line(status_code="abc"), "wrong_type:status_code"),
+    (line(service=""), "missing_field:service"),
+    (line(environment="  "), "missing_field:environment"),
+    # case 4: timestamps far from the run
+    (line(timestamp="1970-01-01T00:00:00Z"), "out_of_range:timestamp"),
+    (line(timestamp="2300-01-01T00:00:00Z"), "out_of_range:timestamp"),
+    # case 3: names that cannot be folder names
+    (line(service="x" * 300), "bad_name:service"),
+    (line(service="a/b"), "bad_name:service"),
+    (line(service="a\u0001b"), "bad_name:service"),
+    (line(environment="prod\n"), "bad_name:environment"),
+    (line(service="%" * 70), "bad_name:service"),  # 70 bytes, but 210 once Spark escapes it
 ]
 
 
@@ -75,7 +92,7 @@ def test_every_line_that_holds_anything_is_counted_once(validated):
 
 def test_missing_service_is_not_filled_from_the_folder_name(validated):
     _, rows = validated
-    assert [r.service for r in rows if r.reason == "missing_field:service"] == [None]
+    assert {r.service for r in rows if r.reason == "missing_field:service"} == {None, ""}  # "" is line(service="")
 
 
 GOOD_CASES = [case for case in CASES if case[1] is None]
@@ -99,3 +116,51 @@ def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tm
     assert sorted(clean.columns) == sorted(LOG_SCHEMA.names)
     assert {(r.service, r.environment) for r in clean.collect()} <= {("api", "prod")}
     assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected)}
+
+
+def test_the_timestamp_window_is_the_configured_one(spark, tmp_path):
+    """A record is clean inside [now - max age, now + ahead] and out of range just outside."""
+    from datetime import datetime, timezone
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    stamps = ["2026-11-01T09:59:59Z", "2026-11-01T10:00:00Z", "2026-11-02T10:00:00Z",
+              "2026-11-03T10:00:00Z", "2026-11-03T10:00:01Z"]  # the window is [11-01 10:00, 11-03 10:00]
+    (folder / "part-0.json").write_text("\n".join(line(timestamp=t) for t in stamps) + "\n")
+    window = validation.timestamp_window(datetime(2026, 11, 2, 10, tzinfo=timezone.utc), 1, 24)
+    rows = validation.validate_records(validation.read_raw_records(spark, str(folder)), window).collect()
+    assert sorted(r.reason or "clean" for r in rows) == ["clean"] * 3 + ["out_of_range:timestamp"] * 2
+    assert validation.timestamp_window(datetime(2026, 11, 2, 10, tzinfo=timezone.utc), 1, 24) == (
+        datetime(2026, 11, 1, 10, tzinfo=timezone.utc), datetime(2026, 11, 3, 10, tzinfo=timezone.utc))
+
+
+NAMES = ["café", "x" * 200, "a b%c:d=e", "日本語-サービス"]
+
+
+def test_unusual_names_are_written_read_back_and_summarised_by_both_paths(spark, tmp_path):
+    """Issue #22, cases 2 and 3: a non-ASCII or escaped name round-trips through the partition
+    folders and the RDD summary; a name too long for a folder is quarantined, not fatal."""
+    from loganalysis.metrics import rdd_summary, service_metrics
+    folder = tmp_path / "raw_logs" / "service=any" / "environment=prod"
+    folder.mkdir(parents=True)
+    lines = [line(service=name) for name in NAMES] + [line(service="y" * 300), line(environment="é" * 120)]
+    (folder / "part-0.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    paths = DataPaths(str(tmp_path))
+
+    counts = stages.compute_metrics(spark, paths, 60, 5)
+
+    assert counts == {"lines_in": 6, "clean": 4, "quarantined": 2}
+    assert sorted(r.reason for r in read_parquet(spark, paths.quarantine).collect()) == [
+        "bad_name:environment", "bad_name:service"]
+    clean = validation.read_clean_records(spark, paths.clean_logs)
+    assert sorted(r.service for r in clean.collect()) == sorted(NAMES)
+    by_dataframe = service_metrics.summarize(clean).toPandas().sort_values("service").reset_index(drop=True)
+    by_rdd = rdd_summary.summarize_rdd(spark, paths.clean_logs)
+    assert sorted(by_rdd["service"]) == sorted(NAMES)
+    assert rdd_summary.compare_summaries(by_dataframe, by_rdd, rtol=1e-9).empty
+
+
+def test_the_stage_notebook_declares_the_documented_timestamp_window():
+    from loganalysis.ops import params
+    declared = params.declared("02_compute_metrics")
+    assert int(declared["max_timestamp_age_days"]["default"]) == validation.MAX_AGE_DAYS
+    assert int(declared["max_timestamp_ahead_hours"]["default"]) == validation.AHEAD_HOURS

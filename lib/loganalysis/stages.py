@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Callable
 
@@ -88,12 +89,14 @@ def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataP
 
 # ---- 02: validate and compute metrics ---------------------------------------------------------
 
-def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int) -> dict:
+def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int,
+                    timestamp_window: tuple[datetime, datetime] | None = None) -> dict:
     """Validate raw logs into clean records and quarantine, and write every metric.
+    Timestamps outside `timestamp_window` (default: `validation.timestamp_window()`) are quarantined.
     Returns the reconciliation counts: lines_in, clean, quarantined."""
     # The reconciliation's `lines in`, counted as the reader hands the lines on: same pass.
     records, lines_read = validation.counted(validation.read_raw_records(spark, paths.raw_logs))
-    split = validation.split_by_outcome(validation.check_records(records))
+    split = validation.split_by_outcome(validation.check_records(records, timestamp_window))
     with stage_outputs(spark, paths.staging) as outputs:
         # One pass over the raw JSON writes the clean records and the rejected lines both, so
         # the JSON is parsed once.

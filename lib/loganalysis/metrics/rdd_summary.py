@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from typing import Iterable, Iterator, NamedTuple
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from loganalysis.core.storage import read_parquet
 
 SeriesKey = tuple[str, str]
 # Spark writes partition values escaped (%XX) into folder names: service=<s>/environment=<e>/
+# (matched on the decoded path, so what it captures is still in Spark's escaping)
 _SERIES_FOLDERS = re.compile(r"/service=([^/]+)/environment=([^/]+)/[^/]+$")
 
 
@@ -49,15 +50,38 @@ class SeriesState(NamedTuple):
 
 
 def series_of(file_uri: str) -> SeriesKey:
-    match = _SERIES_FOLDERS.search(file_uri)
+    match = _SERIES_FOLDERS.search(unquote(file_uri))  # the URI's escapes, then Spark's below
     if not match:
         raise ValueError(f"{file_uri} is not under service=<s>/environment=<e>/ folders")
     return unquote(match.group(1)), unquote(match.group(2))
 
 
-def read_columns(file_uri: str, columns: list[str]) -> pyarrow.Table:
+# scheme:[//authority]/path, as Hadoop prints a file's Path
+_HADOOP_URI = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?://(?P<authority>[^/]*))?(?P<path>/.*)")
+
+
+def file_location(file_uri: str) -> tuple[pyarrow.fs.FileSystem, str]:
+    """pyarrow's filesystem and path for a file as Spark names it.
+
+    Spark names files by Java URIs: ASCII that a URI cannot hold is escaped (a space is `%20`,
+    the `%3A` Spark wrote into a folder name is `%253A`), non-ASCII is left as it is, which
+    pyarrow's URI parser refuses ("Cannot parse URI"). So the path is decoded once: a local
+    file is opened by that path, any other scheme gets it fully percent-encoded for pyarrow.
+    """
+    match = _HADOOP_URI.fullmatch(file_uri)
+    if match is None:
+        return pyarrow.fs.LocalFileSystem(), file_uri  # a plain local path
+    scheme, authority, path = match.group("scheme", "authority", "path")
+    path = unquote(path)
+    if scheme == "file":
+        return pyarrow.fs.LocalFileSystem(), path
     # Hadoop's s3a:// is plain S3 to pyarrow (credentials from the usual AWS environment)
-    filesystem, path = pyarrow.fs.FileSystem.from_uri(re.sub(r"^s3a://", "s3://", file_uri))
+    scheme = "s3" if scheme == "s3a" else scheme
+    return pyarrow.fs.FileSystem.from_uri(f"{scheme}://{authority or ''}{quote(path, safe='/')}")
+
+
+def read_columns(file_uri: str, columns: list[str]) -> pyarrow.Table:
+    filesystem, path = file_location(file_uri)
     with filesystem.open_input_file(path) as handle:
         return pq.read_table(handle, columns=columns)
 

@@ -7,6 +7,7 @@ lines counted as the reader hands them on (`counted`) against the rows read back
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from functools import reduce
 
 import pandas as pd
@@ -16,8 +17,41 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, functions 
 from loganalysis.core.schema import CORRUPT_RECORD, LOG_SCHEMA, RAW_JSON_SCHEMA, REQUIRED_FIELDS
 from loganalysis.core.storage import read_parquet
 
-# Values outside these bounds are not plausible measurements; they are quarantined, not fixed.
+# The documented range of every field. A value outside it is not a plausible measurement: the
+# line is quarantined with `out_of_range:<field>`, never fixed.
 STATUS_RANGE = (100, 599)
+# Finite and at most a day: NaN, Infinity and 1e308 are refused (they would poison every mean).
+RESPONSE_TIME_RANGE_MS = (0.0, 86_400_000.0)
+# Timestamps: from `max_age_days` before the run to `ahead_hours` after it (clocks drift a
+# little; nothing is logged in 2300). A 1970 timestamp in 2026 data would stretch every series'
+# bucket grid over 56 years. 30 years back still admits old public data sets (NAB's are 2011-15).
+MAX_AGE_DAYS, AHEAD_HOURS = 10_957, 24
+
+# Service and environment name folders (`service=<name>/`), so a name a folder cannot carry is
+# quarantined as `bad_name:<field>`: a '/' or a control character, or a name whose folder name
+# would pass the 255-byte limit of common filesystems once Spark has escaped it (each of these
+# characters becomes %XX in the folder name; anything else, non-ASCII too, is kept as UTF-8).
+NAME_FIELDS = ("service", "environment")
+MAX_NAME_BYTES = 200
+_FORBIDDEN_IN_NAMES = r"[/\x00-\x1F\x7F]"
+_ESCAPED_IN_FOLDER_NAMES = r"""["#%'*:=?\\{\[\]^]"""
+
+
+def timestamp_window(now: datetime | None = None, max_age_days: int = MAX_AGE_DAYS,
+                     ahead_hours: int = AHEAD_HOURS) -> tuple[datetime, datetime]:
+    """The timestamps a clean record may carry, around the run's time `now` (UTC)."""
+    now = now or datetime.now(timezone.utc)
+    return now - timedelta(days=max_age_days), now + timedelta(hours=ahead_hours)
+
+
+def folder_name_bytes(name: Column) -> Column:
+    """Bytes of a partition value once Spark has written it into a folder name."""
+    return F.octet_length(F.regexp_replace(name, _ESCAPED_IN_FOLDER_NAMES, "%XX"))
+
+
+def unusable_name(name: Column) -> Column:
+    """True when a (non-empty) name cannot be a folder name, as Spark writes partitions."""
+    return name.rlike(_FORBIDDEN_IN_NAMES) | (folder_name_bytes(name) > MAX_NAME_BYTES)
 
 
 def read_raw_records(spark: SparkSession, raw_path: str) -> DataFrame:
@@ -56,11 +90,18 @@ def untyped_reason(raw_line: Column) -> Column:
     return F.coalesce(_first_failure(checks), F.lit("wrong_type:unknown"))
 
 
-def typed_reason() -> Column:
-    """Why a well-typed record still cannot be used: a required field missing, a value out of range."""
+def typed_reason(window: tuple[datetime, datetime]) -> Column:
+    """Why a well-typed record still cannot be used: a required field missing (a blank name is
+    missing too), a name no folder can carry, a value out of its range."""
     checks = [(F.col(name).isNull(), f"missing_field:{name}") for name in REQUIRED_FIELDS]
+    checks += [(F.trim(F.col(name)) == "", f"missing_field:{name}") for name in NAME_FIELDS]
+    checks += [(unusable_name(F.col(name)), f"bad_name:{name}") for name in NAME_FIELDS]
+    earliest, latest = window
     checks += [
-        (F.col("response_time_ms") < 0, "out_of_range:response_time_ms"),
+        (~F.col("timestamp").between(F.lit(earliest), F.lit(latest)), "out_of_range:timestamp"),
+        # NaN fails `between` too (it is neither >= nor <= a number), and so does Infinity.
+        (~F.col("response_time_ms").between(*RESPONSE_TIME_RANGE_MS) | F.isnan("response_time_ms"),
+         "out_of_range:response_time_ms"),
         (~F.col("status_code").between(*STATUS_RANGE), "out_of_range:status_code"),
         (F.col("bytes_sent") < 0, "out_of_range:bytes_sent"),
     ]
@@ -74,16 +115,17 @@ def typed_reason() -> Column:
 UNTYPED = "untyped"
 
 
-def check_records(records: DataFrame) -> DataFrame:
+def check_records(records: DataFrame, window: tuple[datetime, datetime] | None = None) -> DataFrame:
     """Every record with `reason` (null when clean, `UNTYPED` when the typed parse failed) and,
-    for a rejected one, the line itself and the file it came from.
+    for a rejected one, the line itself and the file it came from. Timestamps outside `window`
+    (default: `timestamp_window()` around now) are out of range.
 
     A line that parsed but failed a check is re-serialised from its parsed fields: the
     reader does not keep the text of lines it could type, and keeping it for every line
     would double the cost of the stage.
     """
     corrupt = F.col(CORRUPT_RECORD)
-    reason = F.when(corrupt.isNotNull(), F.lit(UNTYPED)).otherwise(typed_reason())
+    reason = F.when(corrupt.isNotNull(), F.lit(UNTYPED)).otherwise(typed_reason(window or timestamp_window()))
     rejected = F.col("reason").isNotNull()
     return (
         records.withColumn("reason", reason)
@@ -102,10 +144,10 @@ def name_untyped(lines: DataFrame) -> DataFrame:
     return lines.withColumn("reason", F.when(reason == UNTYPED, untyped_reason(F.col("raw_line"))).otherwise(reason))
 
 
-def validate_records(records: DataFrame) -> DataFrame:
+def validate_records(records: DataFrame, window: tuple[datetime, datetime] | None = None) -> DataFrame:
     """`check_records` with every reason named, for small inputs (tests, samples): the stage
     names the untyped lines in the quarantine only."""
-    return name_untyped(check_records(records))
+    return name_untyped(check_records(records, window))
 
 
 # Clean records and quarantined lines leave the stage in one write, split by this column.

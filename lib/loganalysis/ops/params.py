@@ -117,6 +117,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("bucket", _bucket_ok, "must be like '1 minute', '5 minutes' or '1 hour'"),
     ("window", _bucket_ok, "must be like '30 minutes' or '1 hour'"),
     ("top_n", _positive, "must be at least 1"),
+    ("max_timestamp_age_days", _positive, "must be a positive number of days"),
+    ("max_timestamp_ahead_hours", _non_negative, "must be 0 or more hours"),
     ("threshold", _positive, "must be positive"),
     ("persistence", _positive, "must be at least 1 bucket"),
     ("spike_threshold", _positive, "must be positive"),
