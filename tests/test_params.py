@@ -3,6 +3,7 @@
 import ast
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,16 @@ BAD = [
     ({"source": "ingest", "input_format": "syslog"}, "is not a known input format"),
     ({"window": "1 hour", "bucket": "1 minute", "min_history": 90}, "is more than a '1 hour' window holds"),
     ({"threshold": 4.0, "spike_threshold": 3.0}, "spike_threshold 3.0 is below threshold 4.0"),
+    # issue #22, case 1: a data root that would write into a filesystem's root, or nowhere
+    ({"data_root": ""}, "data_root '' is empty"),
+    ({"data_root": "  "}, "data_root '  ' is empty"),
+    ({"data_root": "/"}, "data_root '/' is the root of a filesystem"),
+    ({"data_root": "/tmp/.."}, "data_root '/tmp/..' is the root of a filesystem"),
+    ({"data_root": "file:///"}, "data_root 'file:///' is the root of a filesystem"),
+    ({"data_root": "hdfs://namenode:8020/"}, "is the root of a filesystem"),
+    ({"data_root": str(ROOT / "README.md")}, "exists and is not a folder"),
+    ({"data_root": str(ROOT / "README.md" / "data")}, "does not exist and cannot be created"),
+    ({"max_timestamp_age_days": 0}, "max_timestamp_age_days = 0 must be a positive number of days"),
 ]
 
 
@@ -120,3 +131,84 @@ def test_runner_refuses_bad_params_before_writing_anything(tmp_path):
     assert result.returncode == 2
     assert "unknown parameter 'typo'" in result.stderr and "n_records = -1" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_a_data_root_is_accepted_when_it_can_be_created_or_written(tmp_path):
+    for root in (tmp_path, tmp_path / "new" / "deeper", f"file://{tmp_path}/x", "hdfs://namenode:8020/logs"):
+        params.check({"data_root": str(root)})
+
+
+def test_an_input_path_that_is_not_a_file_or_folder_is_refused(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(params.ParameterError, match="is neither a file nor a folder"):
+        params.check({"source": "ingest", "input_path": str(fifo)})
+
+
+def _cli(tmp_path, settings=None, text=None, *extra):
+    """The runner on a params file written in tmp_path; its result and what it left in tmp_path."""
+    profile = tmp_path / "p.yaml"
+    profile.write_text(text if text is not None else yaml.safe_dump(settings))
+    result = subprocess.run([sys.executable, "-m", "loganalysis", "run", "--params", str(profile),
+                             "--reports", str(tmp_path / "reports"), *extra],
+                            capture_output=True, text=True, timeout=120)
+    return result, sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+
+
+CLI_REFUSALS = [  # issue #22, case 8 (and 1 through the command line): a message and exit 2
+    ({"text": "data_root: [unclosed\nn_records: 5\n"}, "p.yaml: not valid YAML at line 2, column 10: expected ',' or ']', but got ':'"),
+    ({"text": "- a list\n- not a mapping\n"}, "p.yaml: expected a mapping of parameter names to values"),
+    ({"settings": {"bucket": "0 minutes"}}, "bucket = '0 minutes' must be like"),
+    ({"settings": {"data_root": ""}}, "data_root '' is empty"),
+    ({"settings": {"data_root": "/"}}, "data_root '/' is the root of a filesystem"),
+]
+
+
+@pytest.mark.parametrize("case,message", CLI_REFUSALS, ids=[m for _, m in CLI_REFUSALS])
+def test_the_command_line_refuses_with_a_message_and_exit_2(tmp_path, case, message):
+    result, left = _cli(tmp_path, case.get("settings"), case.get("text"))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert left == ["p.yaml"]  # nothing written
+
+
+def test_a_missing_params_file_is_a_message_and_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "loganalysis", "run", "--params", str(tmp_path / "no.yaml"),
+                             "--reports", str(tmp_path / "reports")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "no.yaml: cannot read it: No such file" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("run_id", ["taken", "../escape", ".."])
+def test_a_reused_or_unsafe_run_id_is_refused_before_anything_runs(tmp_path, run_id):
+    (tmp_path / "reports" / "taken").mkdir(parents=True)
+    settings = {"data_root": str(tmp_path / "data"), "n_records": 100, "spark_master": "local[1]"}
+    result, left = _cli(tmp_path, settings, None, "--run-id", run_id)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("already has a report folder" if run_id == "taken" else "must be a plain folder name") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert left == ["p.yaml", "reports", "reports/taken"]
+
+
+JAVA_FAILURE = """An error occurred while calling o412.parquet.
+: org.apache.spark.SparkException: Job aborted due to stage failure: Task 1 in stage 3.0 failed 1 times
+\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2856)
+Caused by: org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed while writing rows to file:/d.
+\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError(QueryExecutionErrors.scala:789)
+Caused by: java.io.IOException: No space left on device
+\tat java.io.FileOutputStream.writeBytes(Native Method)
+"""
+
+PYTHON_CHAIN = ["\x1b[31mFileNotFoundError\x1b[39m: [Errno 2] No such file: 'labels.json'", "",
+                "The above exception was the direct cause of the following exception:", "",
+                "Traceback (most recent call last):", "RuntimeError: could not read the labels"]
+
+
+@pytest.mark.parametrize("ename,evalue,traceback,expected", [
+    ("Py4JJavaError", JAVA_FAILURE, [], "java.io.IOException: No space left on device"),
+    ("RuntimeError", "could not read the labels", PYTHON_CHAIN, "FileNotFoundError: [Errno 2] No such file: 'labels.json'"),
+    ("ValueError", "\nbad value\nmore", ["ValueError: bad value"], "ValueError: bad value"),
+], ids=["java chain", "python chain", "plain"])
+def test_a_failure_is_reported_by_its_deepest_cause_on_one_line(ename, evalue, traceback, expected):
+    from loganalysis.ops.runner import root_cause
+    assert root_cause(ename, evalue, traceback) == expected

@@ -17,7 +17,8 @@ import papermill
 import yaml
 
 from loganalysis.detect.baselines import BASELINE_METHODS
-from loganalysis.sources.ingest import FORMATS, TIME_UNITS_MS
+from loganalysis.sources.ingest import FORMATS, TIME_UNITS_MS, pattern_ok
+from loganalysis.sources.logformat import log_format_ok
 from loganalysis.core.durations import duration_seconds
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
@@ -46,10 +47,21 @@ class ParameterError(ValueError):
 
 
 def load(path: str | Path) -> dict:
-    text = Path(path).read_text()
-    loaded = yaml.safe_load(text) or {}
+    """The params file as a dict; an unreadable file or bad YAML is a ParameterError saying
+    where (the caller names the file)."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParameterError(f"cannot read it: {error.strerror if isinstance(error, OSError) else error}") from error
+    try:
+        loaded = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ParameterError(f"not valid YAML{where}: {problem}") from error
     if not isinstance(loaded, dict):
-        raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+        raise ParameterError("expected a mapping of parameter names to values")
     return loaded
 
 
@@ -125,9 +137,13 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("min_history", _positive, "must be at least 1 bucket"),
     ("method", lambda v: v in BASELINE_METHODS, f"is not a known baseline method ({', '.join(BASELINE_METHODS)})"),
     ("input_format", lambda v: v in FORMATS, f"is not a known input format ({', '.join(FORMATS)})"),
-    ("service_from", lambda v: v in ("constant", "vhost", "path_prefix"), "must be constant, vhost or path_prefix"),
+    ("service_from", lambda v: v in ("constant", "vhost", "path_prefix", "file"),
+     "must be constant, vhost, path_prefix or file"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("duration_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
+    ("pattern", lambda v: not v or pattern_ok(v),
+     "must name its groups after canonical fields ((?<status_code>...)), a timestamp group among them"),
+    ("log_format", lambda v: not v or log_format_ok(v), "is not an Apache LogFormat or nginx log_format string"),
 ]
 
 
@@ -147,10 +163,59 @@ def _cross_checks(effective: dict) -> list[str]:
                         f"a bucket it lets through would not even be flagged")
     path = effective.get("input_path")
     if effective.get("source") == "ingest" and isinstance(path, str):
-        local = path[len("file://"):] if path.startswith("file://") else (None if "://" in path else path)
-        if local is not None and not os.path.exists(local):
-            problems.append(f"input_path {path!r} does not exist")
+        problems += _input_path_problems(path)
     return problems
+
+
+def _local_path(path: str) -> str | None:
+    """The local path a `data_root`/`input_path` names, or None for another filesystem's URI."""
+    if path.startswith("file:"):
+        return "/" + path[len("file:"):].lstrip("/")
+    return None if "://" in path else path
+
+
+def _input_path_problems(path: str) -> list[str]:
+    local = _local_path(path)
+    if local is None:
+        return []  # hdfs://, s3a://...: only Spark can tell
+    if not os.path.exists(local):
+        return [f"input_path {path!r} does not exist"]
+    if not (os.path.isfile(local) or os.path.isdir(local)):
+        return [f"input_path {path!r} is neither a file nor a folder"]
+    if not os.access(local, os.R_OK | (os.X_OK if os.path.isdir(local) else 0)):
+        return [f"input_path {path!r} is not readable"]
+    return []
+
+
+def data_root_problems(data_root: Any) -> list[str]:
+    """Why `data_root` cannot hold a run's outputs: empty, a filesystem's root (every stage
+    replaces whole folders under it), not a folder, or a local folder this user cannot write
+    (nor create). Checked before Spark starts; URIs of other filesystems only for their root."""
+    if not isinstance(data_root, str) or not data_root.strip():
+        return [f"data_root {data_root!r} is empty: name the folder that will hold the outputs"]
+    local = _local_path(data_root)
+    if local is None:
+        _, _, rest = data_root.partition("://")
+        root_level = "/" not in rest.rstrip("/")
+    else:
+        local = os.path.abspath(local)
+        root_level = os.path.dirname(local) == local
+    if root_level:
+        return [f"data_root {data_root!r} is the root of a filesystem: name a folder under it"]
+    if local is None:
+        return []
+    if os.path.exists(local):
+        if not os.path.isdir(local):
+            return [f"data_root {data_root!r} exists and is not a folder"]
+        if not os.access(local, os.W_OK | os.X_OK):
+            return [f"data_root {data_root!r} is not writable"]
+        return []
+    parent = os.path.dirname(local)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        return [f"data_root {data_root!r} does not exist and cannot be created: {parent} is not a writable folder"]
+    return []
 
 
 def check(params: dict) -> dict[str, dict]:
@@ -186,6 +251,8 @@ def check(params: dict) -> dict[str, dict]:
         if key in effective and effective[key] is not None and not is_ok(effective[key]):
             problems.append(f"{key} = {effective[key]!r} {message}")
     problems += _cross_checks(effective)
+    if isinstance(params.get("data_root"), str):  # the notebooks' own default is relative to their folder
+        problems += data_root_problems(params["data_root"])
     if problems:
         raise ParameterError("invalid parameters:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
 

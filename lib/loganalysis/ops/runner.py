@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -51,12 +52,43 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_JAVA_CAUSE = re.compile(r"^\s*Caused by: (.+)$", re.MULTILINE)
+_PYTHON_CHAIN = ("The above exception was the direct cause of the following exception:",
+                 "During handling of the above exception, another exception occurred:")
+MAX_MESSAGE = 400
+
+
+def root_cause(ename: str, evalue: str, traceback: list[str] | None = None) -> str:
+    """The deepest exception of a failure, as one line.
+
+    A Spark failure reaches Python wrapped several times ("An error occurred while calling
+    o123.parquet", then `Job aborted`, then `Task failed while writing rows`); what went wrong is
+    the last `Caused by:` of the Java chain. A chained Python exception prints its root cause
+    first, before "The above exception was the direct cause...". Otherwise it is the exception.
+    """
+    text = _ANSI.sub("", "\n".join([evalue or "", *(traceback or [])]))
+    java_causes = _JAVA_CAUSE.findall(text)
+    if java_causes:
+        return java_causes[-1].strip()[:MAX_MESSAGE]
+    printed = _ANSI.sub("", "\n".join(traceback or []))
+    for marker in _PYTHON_CHAIN:
+        if marker in printed:
+            before = [line.strip() for line in printed.split(marker)[0].splitlines() if line.strip()]
+            if before:
+                return before[-1][:MAX_MESSAGE]
+    first_line = next((line.strip() for line in (evalue or "").splitlines() if line.strip()), "")
+    return f"{ename}: {first_line}"[:MAX_MESSAGE]
+
+
 def _error_summary(error: Exception) -> str:
-    """The failing cell's exception as one readable line (papermill's own message starts blank)."""
+    """The failing cell's root cause as one readable line (papermill's own message starts blank)."""
     if isinstance(error, papermill.PapermillExecutionError):
-        first_line = (error.evalue or "").strip().splitlines()[:1]
-        return f"{error.ename}: {first_line[0] if first_line else ''} (cell {error.exec_count})"[:2000]
-    return f"{type(error).__name__}: {error}"[:2000]
+        return f"{root_cause(error.ename, error.evalue, error.traceback)} (cell {error.exec_count})"
+    cause = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__
+    return root_cause(type(cause).__name__, str(cause))
 
 
 def _run_stage(stage: str, stage_params: dict, run_dir: Path) -> dict:
@@ -91,19 +123,34 @@ def _write_run_pages(run: dict, run_dir: Path) -> None:
     (run_dir / "index.html").write_text(publish.index_page(run), encoding="utf-8")
 
 
+def _new_run_dir(reports_root: Path, run_id: str) -> Path:
+    """The run's report folder, created; a run id that is not a plain name, or that names an
+    earlier run's folder, is refused (its reports would be overwritten)."""
+    if not run_id or run_id in (".", "..") or "/" in run_id or "\\" in run_id:
+        raise parameters.ParameterError(f"--run-id {run_id!r} must be a plain folder name")
+    run_dir = (reports_root / run_id).resolve()
+    if run_dir.exists():
+        raise parameters.ParameterError(
+            f"run {run_id!r} already has a report folder ({run_dir}): choose another --run-id")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
 def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: str | None = None) -> int:
     """Run every stage of a params profile; return the process exit code."""
     params_file = Path(params_file)
     try:
         loaded = parameters.load(params_file)
         per_stage = parameters.check(loaded)
-    except (parameters.ParameterError, OSError) as error:
+    except parameters.ParameterError as error:
         print(f"error: {params_file}: {error}", file=sys.stderr)
         return 2
-
-    run_id = run_id or new_run_id(params_file)
-    run_dir = (Path(reports_root) / run_id).resolve()
-    run_dir.mkdir(parents=True, exist_ok=False)
+    try:
+        run_id = run_id or new_run_id(params_file)
+        run_dir = _new_run_dir(Path(reports_root), run_id)
+    except (parameters.ParameterError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     os.environ["LOGANALYSIS_SPARK_LOG"] = str(run_dir / "spark.log")
     run = {"run_id": run_id, "params_file": str(params_file), "parameters": loaded,
            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -122,12 +169,15 @@ def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: s
         if record["status"] == "failed":
             run["status"] = "failed"
             run["error"] = f"{stage} failed: {record['error']}"
+            run["details"] = str(run_dir / record.get("html", record["notebook"]))
     if run["status"] == "running":
         run["status"] = "ok"
     run["seconds"] = round(time.monotonic() - run_started, 2)
     _write_run_pages(run, run_dir)
     _say(f"run {run['status']} in {run['seconds']:.1f}s: {run_dir / 'index.html'}")
     if run["status"] == "failed":
-        print(f"error: {run['error'].splitlines()[0]}", file=sys.stderr)
+        print(f"error: {run['error'].splitlines()[0]}\n"
+              f"  details: {run['details']} (the failing cell and its full traceback); "
+              f"Spark's own log: {run_dir / 'spark.log'}", file=sys.stderr)
         return 1
     return 0
