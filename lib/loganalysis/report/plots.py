@@ -11,6 +11,10 @@ import pandas as pd
 import seaborn as sns
 
 sns.set_theme(style="whitegrid", context="notebook", palette="tab10")
+# Labels come from the logs (service names, endpoints, error messages): a '$' in them must stay a
+# dollar sign, never start math text, which garbles the label or fails the drawing ("$\foo{$").
+plt.rcParams["text.parse_math"] = False
+plt.rcParams["text.usetex"] = False
 WIDE = (12, 4.5)
 INCIDENT_COLOR = "#d62728"
 

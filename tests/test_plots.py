@@ -1,0 +1,37 @@
+"""Charts draw labels taken from the logs as they are (issue #22, case 7)."""
+
+import pandas as pd
+import pytest
+
+from loganalysis.report import plots
+
+# Math text would fail to draw this ("Unknown symbol: \foo") and would eat the dollar signs.
+HOSTILE = r"upstream $\foo{x$ failed"
+
+
+def _drawn_texts(fig):
+    fig.canvas.draw()  # math text is parsed at draw time: this raises if any label is parsed
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_parse_math"))]
+
+
+def _charts():
+    t = pd.date_range("2026-11-02", periods=3, freq="min")
+    series = pd.DataFrame({"bucket": list(t) * 2, "requests": [1, 2, 3, 4, 5, 6],
+                           "service": [HOSTILE] * 3 + ["api"] * 3, "environment": "prod"})
+    incidents = pd.DataFrame({"service": [HOSTILE], "environment": ["prod"], "kind": ["latency $x$"],
+                              "start": [t[0]], "end": [t[1]], "magnitude": [2.0]})
+    yield "lines_over_time", plots.lines_over_time(series, "bucket", "requests", "service", "requests", "n")
+    yield "bars", plots.bars(pd.DataFrame({"lines": [3, 1], "message": [HOSTILE, "ok"]}),
+                             "lines", "message", None, "top messages", "lines", "")
+    yield "heatmap", plots.heatmap(pd.DataFrame({"prod": [0.1, 0.2]}, index=[HOSTILE, "api"]),
+                                   "rate", ".2f", "%", "environment", "service")
+    yield "incident_timeline", plots.incident_timeline(incidents, t[0], t[-1], "incidents")
+    yield "series_with_incidents", plots.series_with_incidents(series, incidents, "requests", "requests", "n")
+
+
+@pytest.mark.parametrize("name,fig", list(_charts()), ids=lambda v: v if isinstance(v, str) else "")
+def test_labels_from_the_data_are_drawn_literally(name, fig):
+    texts = _drawn_texts(fig)
+    assert any(HOSTILE in text for text in texts), (name, texts)
+    assert not any(a.get_parse_math() for a in fig.findobj(lambda a: hasattr(a, "get_parse_math"))
+                   if a.get_text()), name
