@@ -1,0 +1,61 @@
+"""NAB development series through the replica, scored as the pipeline scores: python nab.py [json] [-v] [--lofo]"""
+import sys, json, time
+from pathlib import Path
+import numpy as np, pandas as pd
+sys.path.insert(0, str(Path(__file__).parent))
+from replica import z_for, incidents_for
+from loganalysis.detect import evaluate, reference
+from loganalysis.sources import ingest
+
+NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"  # ../shared beside the checkout
+BUCKET = 300
+
+def load():
+    truth = pd.DataFrame(ingest.label_windows(json.loads((NAB / "label_windows.json").read_text()), "prod"),
+                         columns=["incident_id", "kind", "service", "environment", "start", "end", "magnitude"])
+    series, starts, folder_of = {}, [], {}
+    for path in sorted((NAB / "data").rglob("*.csv")):
+        df = pd.read_csv(path, parse_dates=["timestamp"])
+        probation = min(int(len(df) * 0.15), 750)
+        starts.append({"service": path.stem, "environment": "prod", "start": df["timestamp"].iloc[probation]})
+        series[path.stem] = df
+        folder_of[path.stem] = path.parent.name
+    return series, truth, pd.DataFrame(starts), folder_of
+
+def detect(df, cfg):
+    b = df["timestamp"].dt.floor(f"{BUCKET}s")
+    g = df.groupby(b)["value"].agg(["mean", "count"])
+    grid = pd.date_range(g.index.min(), g.index.max(), freq=f"{BUCKET}s")
+    g = g.reindex(grid)
+    req = g["count"].fillna(0).to_numpy(float)
+    vals = np.where(req >= 1, g["mean"], np.nan).astype(float)
+    out = []
+    metrics = {"requests": req, "mean_ms": vals} if cfg.get("requests", True) else {"mean_ms": vals}
+    for metric, v in metrics.items():
+        z = z_for(v, metric, BUCKET, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
+        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg["merge_gap_seconds"]):
+            out.append(dict(metric=metric, start=s, end=e))
+    return out
+
+def score(names, incs, truth, starts):
+    rows = [dict(service=n, environment="prod", **i) for n in names for i in incs[n]]
+    inc = pd.DataFrame(rows, columns=["service", "environment", "metric", "start", "end"])
+    events = evaluate.merge_into_events(inc, gap=pd.Timedelta(seconds=BUCKET))
+    t = truth[truth["service"].isin(names)]
+    return evaluate.score(events, t, pd.Timedelta(0), starts[starts["service"].isin(names)])[1]
+
+DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_history=12, relative_floor=0.01,
+               persistence=3, spike_threshold=8.0, merge_gap_seconds=3600)
+
+if __name__ == "__main__":
+    series, truth, starts, folder_of = load()
+    cfg = {**DEFAULT, **(json.loads(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].startswith("{") else {})}
+    t = time.time()
+    incs = {n: detect(df, cfg) for n, df in series.items()}
+    s = score(list(series), incs, truth, starts)
+    print(f"ALL caught {s['caught']} events {s['events']} false {s['false_events']} P {s['precision']} R {s['recall']} F1 {s['f1']}  ({time.time()-t:.1f}s)")
+    if "-v" in sys.argv:
+        for f in sorted(set(folder_of.values())):
+            names = [n for n in series if folder_of[n] == f]
+            s = score(names, incs, truth, starts)
+            print(f"  {f:24s} caught {s['caught']}/{s['truth_windows']} events {s['events']} false {s['false_events']} F1 {s['f1']}")
