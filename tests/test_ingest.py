@@ -1,12 +1,21 @@
 """Real logs in: the shared Apache access log's reference figures, access-log variants, JSON
-mapping and CSV series on hand-written lines."""
+mapping and CSV series on hand-written lines; then issue #23's formats (regex, apache / nginx
+with the server's own format string, csv with a column map and labels), each through the whole
+ingest stage on a small sample, against counts, error rates and latency percentiles worked out
+by hand (percentiles with numpy, linear interpolation as the summary uses)."""
 
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
+from loganalysis import stages
+from loganalysis.core.paths import DataPaths
+from loganalysis.core.storage import read_parquet
+from loganalysis.metrics import service_metrics, validation
+from loganalysis.ops import params
 from loganalysis.sources import ingest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -24,14 +33,19 @@ def utc(*args):
 
 
 @pytest.mark.skipif(not APACHE_LOG.exists(), reason="../shared/data is not beside the checkout")
-def test_real_apache_log_reproduces_the_reference_figures(spark):
-    parsed = ingest.parse_access_log(ingest.read_lines(spark, str(APACHE_LOG)), "apache_combined", "web", "prod")
+@pytest.mark.parametrize("fmt,log_format", [
+    ("apache_combined", ""),
+    ("apache", '%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-agent}i\\"'),  # as in httpd.conf
+])
+def test_real_apache_log_reproduces_the_reference_figures(spark, fmt, log_format):
+    parsed = ingest.parse_access_log(ingest.read_lines(spark, str(APACHE_LOG)), fmt, "web", "prod",
+                                     log_format=log_format)
     parsed = parsed.cache()
     assert parsed.count() == 10_000
     good = parsed.where("reason IS NULL")
     assert good.count() == 9_999
     rejected = parsed.where("reason IS NOT NULL").collect()
-    assert [r.reason for r in rejected] == ["unparseable:apache_combined"]
+    assert [r.reason for r in rejected] == [f"unparseable:{fmt}"]
     assert "20/May/2015:12:05:17" in rejected[0].raw_line  # the Googlebot line with an open quote
     status = dict(good.groupBy("status_code").count().collect())
     assert status == {200: 9125, 304: 445, 404: 213, 301: 164, 206: 45, 500: 3, 403: 2, 416: 2}
@@ -114,6 +128,229 @@ def test_csv_series_names_service_after_file_and_skips_header(spark, tmp_path):
     lines = lines_of(spark, tmp_path, "timestamp,value\n2014-02-14 14:30:00,42.5\n2014-02-14 14:35:00,abc\nnope\n",
                      name="cpu_load.csv")
     rows = ingest.parse_csv_series(lines, "prod").collect()
-    assert ingest.header_lines(lines, "csv_series").count() == 1
+    assert ingest.non_record_lines(lines, ingest.IngestSettings(input_format="csv_series")).count() == 1
     assert [(r.service, r.response_time_ms, r.reason) for r in rows] == [
         ("cpu_load", 42.5, None), ("cpu_load", None, "wrong_type:value"), ("cpu_load", None, "unparseable:csv_series")]
+
+
+# ---- issue #23: regex, apache / nginx with their own format strings, csv with a column map ----
+
+def ingest_sample(spark, tmp_path, text, name, **settings):
+    """The ingest stage on one sample file: its reconciliation counts, the quarantine's reasons,
+    the written records and their summary (the metrics stage's own per-series figures)."""
+    sample = tmp_path / "in" / name
+    sample.parent.mkdir()
+    sample.write_text(text)
+    paths = DataPaths(str(tmp_path / "data"))
+    counts = stages.ingest_logs(spark, paths, ingest.IngestSettings(input_path=str(sample), **settings))
+    assert counts["lines_in"] == counts["lines_out"] + counts["quarantined"] + counts["not_records"]
+    reasons = sorted(r.reason for r in read_parquet(spark, paths.ingest_quarantine).collect())
+    records = validation.read_raw_records(spark, paths.raw_logs)
+    summary = {(r.service, r.environment): r for r in service_metrics.summarize(records).collect()}
+    return counts, reasons, records.orderBy("timestamp").collect(), summary, paths
+
+
+def assert_latency_summary(row, latencies_ms, errors_5xx):
+    assert row.requests == len(latencies_ms)
+    assert row.errors_5xx == errors_5xx and row.error_rate_5xx == pytest.approx(errors_5xx / len(latencies_ms))
+    assert [row.p50_ms, row.p95_ms, row.p99_ms] == pytest.approx(list(np.percentile(latencies_ms, [50, 95, 99])))
+    assert row.mean_ms == pytest.approx(np.mean(latencies_ms))
+
+
+def counts_of(lines_out, quarantined, not_records):
+    return {"lines_in": lines_out + quarantined + not_records, "lines_out": lines_out,
+            "quarantined": quarantined, "not_records": not_records}
+
+
+OPENSTACK_REQUEST = ('nova-api.log.1.2017-05-16_13:53:08 2017-05-16 {time} 25746 INFO nova.osapi_compute.wsgi.server '
+                     '[req-{req} 113d3a99c3da401fbd62cc2caa5b96d2 54fadb412c4e40cdbaed9335e4c35a9e - - -] 10.11.10.1 '
+                     '"{request} HTTP/1.1" status: {status} len: {size} time: {seconds}')
+OPENSTACK = "\n".join([
+    OPENSTACK_REQUEST.format(time="00:00:00.008", req="38101a0b-2096-447d-96ea-a692162415ae", status=200,
+                             request="GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail", size=1893,
+                             seconds="0.2477829"),
+    OPENSTACK_REQUEST.format(time="00:00:01.250", req="9bc36dd9-3a07-4d13-a5c5-1e8c3fb0f6c1", status=202,
+                             request="POST /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers", size=733,
+                             seconds="0.5310000"),
+    # A line that is no request: the filter leaves it out, and it is counted as not a record.
+    'nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:01.500 2931 INFO nova.compute.manager '
+    '[req-3ea4052c-895d-4b64-9e2d-04d64c4d94ab - - - - -] [instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] '
+    'VM Started (Lifecycle Event)',
+    OPENSTACK_REQUEST.format(time="00:00:02.000", req="a1b2c3d4-0000-4000-8000-000000000001", status=404,
+                             request="GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/missing", size=120,
+                             seconds="0.0500000"),
+    OPENSTACK_REQUEST.format(time="00:00:03.999", req="a1b2c3d4-0000-4000-8000-000000000002", status=500,
+                             request="DELETE /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/x1", size=230,
+                             seconds="1.0000000"),
+    # A request line cut short: the filter lets it through, the pattern does not match it.
+    OPENSTACK_REQUEST.format(time="00:00:05.100", req="a1b2c3d4-0000-4000-8000-000000000003", status=200,
+                             request="GET /v2/x", size=1, seconds="").rstrip(),
+]) + "\n"
+OPENSTACK_PATTERN = (
+    r'^(?<service>[a-z]+-[a-z]+)\.log\S* (?<timestamp>\S+ \S+) \d+ (?<level>[A-Z]+) \S+ '
+    r'\[(?<trace_id>req-[0-9a-f-]+) [^\]]*\] (?<client_ip>\S+) "(?<method>[A-Z]+) (?<endpoint>[^ ?"]+)[^"]*" '
+    r'status: (?<status_code>\d{3}) len: (?<bytes_sent>\d+) time: (?<response_time_ms>\d+\.\d+)$')
+
+
+def test_regex_openstack_requests_with_a_line_filter(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(
+        spark, tmp_path, OPENSTACK, "nova-api.log", input_format="regex", pattern=OPENSTACK_PATTERN,
+        line_filter=r'" status: \d{3} len: ', timestamp_format="yyyy-MM-dd HH:mm:ss.SSSSSS", duration_unit="s")
+    assert counts == counts_of(lines_out=4, quarantined=1, not_records=1)
+    assert reasons == ["unparseable:regex"]
+    first = records[0]
+    assert first.timestamp == utc(2017, 5, 16, 0, 0, 0, 8000)  # .008 s kept
+    assert (first.service, first.environment, first.level, first.method, first.status_code) == (
+        "nova-api", "prod", "INFO", "GET", 200)
+    assert first.endpoint == "/v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail"
+    assert (first.trace_id, first.client_ip, first.bytes_sent) == (
+        "req-38101a0b-2096-447d-96ea-a692162415ae", "10.11.10.1", 1893)
+    assert first.response_time_ms == pytest.approx(247.7829)
+    row = summary[("nova-api", "prod")]
+    assert_latency_summary(row, [247.7829, 531.0, 50.0, 1000.0], errors_5xx=1)
+    assert row.errors_4xx == 1
+
+
+APP_LOG = """2026-11-30 08:00:00,120 INFO  [checkout] order 17 placed
+2026-11-30 08:00:01,500 warn  [checkout] retrying payment for order 17
+2026-11-30 08:00:02,010 ERROR [payment] card declined: order 17
+java.lang.IllegalStateException: declined
+    at com.shop.Payment.charge(Payment.java:42)
+2026-11-30 08:00:03,999 INFO  [payment] order 18 charged
+2026-11-30 08:00:99,000 INFO  [payment] a second that does not exist
+2026-11-30 08:00:04,000 [payment] a line without a level
+"""
+
+
+def test_regex_application_log_with_levels(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(
+        spark, tmp_path, APP_LOG, "shop.log", input_format="regex",
+        pattern=r"^(?<timestamp>\S+ \S+) (?<level>[A-Za-z]+)\s+\[(?<service>[\w-]+)\] (?<message>.*)$",
+        line_filter=r"^\d{4}-\d{2}-\d{2} ", timestamp_format="yyyy-MM-dd HH:mm:ss,SSS")
+    assert counts == counts_of(lines_out=4, quarantined=2, not_records=2)  # the stack trace is no record
+    assert reasons == ["bad_timestamp", "unparseable:regex"]
+    assert [(r.service, r.level, r.message) for r in records] == [
+        ("checkout", "INFO", "order 17 placed"), ("checkout", "WARN", "retrying payment for order 17"),
+        ("payment", "ERROR", "card declined: order 17"), ("payment", "INFO", "order 18 charged")]
+    assert records[3].timestamp == utc(2026, 11, 30, 8, 0, 3, 999000)
+    assert {key: row.requests for key, row in summary.items()} == {("checkout", "prod"): 2, ("payment", "prod"): 2}
+
+
+APACHE_CUSTOM_FORMAT = '%h %l %u [%{%Y-%m-%d %H:%M:%S}t.%{usec_frac}t] %D "%r" %>s %b "%{Referer}i" "%{User-agent}i"'
+APACHE_CUSTOM = """10.0.0.1 - - [2026-11-30 09:00:00.123456] 1500 "GET /api/orders?id=1 HTTP/1.1" 200 512 "-" "curl/8.0"
+10.0.0.2 - bob [2026-11-30 09:00:00.654321] 250000 "POST /api/orders HTTP/1.1" 201 48 "-" "Mozilla/5.0 (\\"quoted\\")"
+10.0.0.3 - - [2026-11-30 09:00:01.000001] 4000 "GET /api/items HTTP/1.1" 503 - "-" "curl/8.0"
+10.0.0.4 - - [2026-11-30 09:00:02.500000] 12000 "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.29"
+10.0.0.5 - - [30/Nov/2026:09:00:03 +0000] 12000 "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.29"
+10.0.0.6 - - [2026-11-30 25:00:00.000000] 100 "GET / HTTP/1.1" 200 2 "-" "curl/8.0"
+"""
+
+
+def test_apache_custom_log_format_with_sub_second_time_and_duration_in_the_middle(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(
+        spark, tmp_path, APACHE_CUSTOM, "access.log", input_format="apache", log_format=APACHE_CUSTOM_FORMAT,
+        service="shop")
+    assert counts == counts_of(lines_out=4, quarantined=2, not_records=0)
+    assert reasons == ["bad_timestamp", "unparseable:apache"]
+    assert [r.timestamp for r in records] == [utc(2026, 11, 30, 9, 0, 0, 123456), utc(2026, 11, 30, 9, 0, 0, 654321),
+                                              utc(2026, 11, 30, 9, 0, 1, 1), utc(2026, 11, 30, 9, 0, 2, 500000)]
+    assert [(r.method, r.endpoint, r.status_code, r.bytes_sent, r.user_id) for r in records] == [
+        ("GET", "/api/orders", 200, 512, None), ("POST", "/api/orders", 201, 48, "bob"),
+        ("GET", "/api/items", 503, 0, None), ("GET", "/health", 200, 2, None)]
+    assert_latency_summary(summary[("shop", "prod")], [1.5, 250.0, 4.0, 12.0], errors_5xx=1)
+
+
+NGINX_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+                '"$http_user_agent" $request_time $upstream_response_time $host')
+NGINX = r"""192.168.1.10 - - [30/Nov/2026:10:15:00 +0100] "GET /cart HTTP/2.0" 200 1024 "-" "Mozilla/5.0" 0.020 0.018 shop.example.com
+192.168.1.11 - - [30/Nov/2026:10:15:01 +0100] "GET /cart?step=2 HTTP/2.0" 502 157 "-" "Mozilla/5.0" 1.250 1.000, 0.249 shop.example.com
+192.168.1.12 - alice [30/Nov/2026:10:15:02 +0100] "POST /login HTTP/1.1" 302 0 "https://auth.example.com/" "Mozilla/5.0" 0.105 - auth.example.com
+192.168.1.13 - - [30/Nov/2026:10:15:03 +0100] "GET /cart HTTP/2.0" 200 2048 "-" "Mozilla/5.0" 0.300 0.290 shop.example.com
+192.168.1.14 - - [30/Nov/2026:10:15:04 +0100] "\x16\x03\x01\x00\xF7\x01" 400 157 "-" "-" 0.001 - _
+2026/11/30 10:15:05 [warn] 1234#1234: *5 an upstream response is buffered to a temporary file
+"""
+
+
+def test_nginx_log_format_with_request_time_and_vhost_services(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(
+        spark, tmp_path, NGINX, "access.log", input_format="nginx", log_format=NGINX_FORMAT, service_from="vhost")
+    assert counts == counts_of(lines_out=5, quarantined=1, not_records=0)
+    assert reasons == ["unparseable:nginx"]
+    assert records[0].timestamp == utc(2026, 11, 30, 9, 15, 0)  # +0100 honoured
+    assert [(r.service, r.endpoint, r.status_code, r.level) for r in records[:3]] == [
+        ("shop.example.com", "/cart", 200, "INFO"), ("shop.example.com", "/cart", 502, "ERROR"),
+        ("auth.example.com", "/login", 302, "INFO")]
+    assert records[2].user_id == "alice"
+    assert_latency_summary(summary[("shop.example.com", "prod")], [20.0, 1250.0, 300.0], errors_5xx=1)
+    assert_latency_summary(summary[("auth.example.com", "prod")], [105.0], errors_5xx=0)
+    assert summary[("_", "prod")].errors_4xx == 1
+
+
+def test_nginx_upstream_times_summed_over_the_upstreams_tried_and_epoch_msec(spark, tmp_path):
+    text = ('1764494100.250 10.0.0.1 "GET / HTTP/1.1" 200 0.010, 0.250 : 0.003\n'
+            '1764494101.000 10.0.0.1 "GET / HTTP/1.1" 499 -\n'
+            '1764494102.500 10.0.0.1 "GET / HTTP/1.1" 200 0.042\n')
+    rows = ingest.parse_access_log(lines_of(spark, tmp_path, text), "nginx", "web", "prod",
+                                   log_format='$msec $remote_addr "$request" $status $upstream_response_time').collect()
+    assert [r.reason for r in rows] == [None, None, None]
+    assert rows[0].timestamp == utc(2025, 11, 30, 9, 15, 0, 250000)
+    assert rows[0].response_time_ms == pytest.approx(263.0) and rows[2].response_time_ms == pytest.approx(42.0)
+    assert rows[1].response_time_ms is None  # "-": the request never reached an upstream
+
+
+CSV_SAMPLE = """"TimeStamp","Value","Label","Note"
+"2026-11-30T00:00:00Z",10.0,0,
+"2026-11-30T00:05:00Z",11.0,0,
+"2026-11-30T00:10:00Z",95.5,1,"spike, fan stopped"
+"2026-11-30T00:15:00Z",97.0,1,
+"2026-11-30T00:20:00Z",12.0,0,
+"2026-11-30T00:25:00Z","n/a",0,
+"2026-11-30T00:30:00Z",13.0,0,,extra
+"2026-11-30T00:35:00Z",14.0,0,
+"2026-11-30T01:40:00+01:00",80.0,1,
+"""
+
+
+def test_csv_with_column_map_quoted_iso_timestamps_and_label_windows(spark, tmp_path):
+    counts, reasons, records, summary, paths = ingest_sample(
+        spark, tmp_path, CSV_SAMPLE, "machine_temp.csv", input_format="csv", service_from="file",
+        column_map={"TimeStamp": "timestamp", "Value": "response_time_ms", "Note": "message"}, label_column="Label")
+    assert counts == counts_of(lines_out=7, quarantined=2, not_records=1)  # the header is no record
+    assert reasons == ["unparseable:csv", "wrong_type:response_time_ms"]
+    assert records[2].message == "spike, fan stopped" and records[6].timestamp == utc(2026, 11, 30, 0, 40)
+    assert_latency_summary(summary[("machine_temp", "prod")], [10.0, 11.0, 95.5, 97.0, 12.0, 14.0, 80.0],
+                           errors_5xx=0)
+    truth = read_parquet(spark, paths.ground_truth.incidents).orderBy("start").collect()
+    # Runs of 1: 00:10-00:15 ends at the next point (00:20, exclusive); 00:40 ends the series, one step on.
+    assert [(t.incident_id, t.kind, t.service, t.environment, t.start, t.end) for t in truth] == [
+        (1, "labelled_window", "machine_temp", "prod", utc(2026, 11, 30, 0, 10), utc(2026, 11, 30, 0, 20)),
+        (2, "labelled_window", "machine_temp", "prod", utc(2026, 11, 30, 0, 40), utc(2026, 11, 30, 0, 45))]
+    (start,) = read_parquet(spark, paths.ground_truth.scoring_start).collect()
+    assert start.start == utc(2026, 11, 30, 0, 5)  # floor(15% of 7 rows) = 1 warm-up row
+
+
+def test_csv_refuses_a_column_map_no_header_names(spark, tmp_path):
+    lines = lines_of(spark, tmp_path, CSV_SAMPLE, name="x.csv")
+    with pytest.raises(ValueError, match="no CSV header line names every mapped column"):
+        ingest.parse_csv(lines, {"Time": "timestamp"})
+    with pytest.raises(ValueError, match="not canonical fields"):
+        ingest.parse_csv(lines, {"TimeStamp": "when"})
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"input_format": "regex", "pattern": r"(?<level>\w+) (?<msg>.*)"}, "pattern = "),
+    ({"input_format": "apache", "log_format": "%h %J"}, "log_format = "),
+    ({"input_format": "xml"}, "is not a known input format"),
+    ({"service_from": "header"}, "must be constant, vhost, path_prefix or file"),
+])
+def test_parameter_check_refuses_bad_format_settings(overrides, message):
+    with pytest.raises(params.ParameterError, match=message):
+        params.check({"source": "ingest", "input_path": str(APACHE_LOG.parent if APACHE_LOG.exists() else "."),
+                      **overrides})
+
+
+def test_parameter_check_accepts_the_new_formats():
+    for overrides in [{"input_format": "regex", "pattern": OPENSTACK_PATTERN, "service_from": "file"},
+                      {"input_format": "nginx", "log_format": NGINX_FORMAT},
+                      {"input_format": "csv", "column_map": {"TimeStamp": "timestamp"}, "label_column": "Label"}]:
+        params.check({"source": "ingest", "input_path": ".", **overrides})

@@ -59,8 +59,9 @@ def generate_logs(spark: SparkSession, paths: DataPaths, settings: generate.Gene
 
 def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSettings) -> dict:
     """Read real logs in the settings' format into the raw-logs layout, lines that fail to parse
-    into `ingest_quarantine`, and label windows (when given) into ground truth.
-    Returns the reconciliation counts: lines_in, lines_out, quarantined, header_lines."""
+    into `ingest_quarantine`, and label windows (a labels file, or a CSV label column) into
+    ground truth. Returns the reconciliation counts: lines_in, lines_out, quarantined and
+    not_records (CSV header lines, lines a regex format's line_filter leaves out)."""
     lines = ingest.read_lines(spark, settings.input_path, settings.file_glob or None)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
@@ -69,13 +70,18 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
         outputs.retire(paths.ground_truth.bad_lines)
         if settings.labels_path:
             write_label_windows(spark, outputs, paths, parsed, settings)
+        elif settings.label_column:
+            outputs.write_parquet(spark.createDataFrame(ingest.label_column_windows(parsed), TRUTH_INCIDENT_SCHEMA),
+                                  paths.ground_truth.incidents)
+            outputs.write_parquet(ingest.scoring_start(parsed.where("reason IS NULL"), settings.probation_share,
+                                                       settings.probation_max_rows), paths.ground_truth.scoring_start)
         else:
             # Ground truth of an earlier run in this data root would be scored against these logs.
             outputs.retire(paths.ground_truth.incidents)
             outputs.retire(paths.ground_truth.scoring_start)
     return {"lines_in": lines.count(), "lines_out": spark.read.text(paths.raw_logs).count(),
             "quarantined": read_parquet(spark, paths.ingest_quarantine).count(),
-            "header_lines": ingest.header_lines(lines, settings.input_format).count()}
+            "not_records": ingest.non_record_lines(lines, settings).count()}
 
 
 def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataPaths, parsed,

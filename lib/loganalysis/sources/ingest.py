@@ -1,4 +1,6 @@
-"""Real logs in: access logs, JSON lines with a field mapping, `timestamp,value` series.
+"""Real logs in: web server access logs (presets, or the server's own Apache LogFormat / nginx
+log_format), lines read by a regex with named groups, JSON lines with a field mapping, CSV with
+a header and a column mapping, `timestamp,value` series.
 
 Each reader turns raw lines into canonical records (schema.LOG_SCHEMA) plus a `reason` for
 lines it cannot parse; `canonical_lines` then writes the records as the same JSON lines the
@@ -8,29 +10,14 @@ generator writes, so stages 02-04 run unchanged on real data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, reduce
 from typing import Callable
 
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
 
 from loganalysis.core.schema import LOG_FIELDS, LOG_SCHEMA
-
-# %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"] [time]; optional leading %v[:%p]
-_VHOST = r"(?:(\S+?)(?::\d+)? )?"
-_COMMON = r'(\S+) \S+ (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}) (\S+)'
-_AGENTS = r' "([^"]*)" "([^"]*)"'
-_ACCESS_PATTERNS = {
-    "apache_common": _COMMON,
-    "apache_combined": _COMMON + _AGENTS,
-    "combined_with_time": _COMMON + _AGENTS + r" (\d+(?:\.\d+)?)",          # Apache %D or %T
-    "nginx_combined_with_time": _COMMON + _AGENTS + r" (\d+(?:\.\d+)?)",    # $request_time
-}
-# Apache %D is microseconds; %T and nginx $request_time are seconds.
-TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-ACCESS_TIME_FORMAT = "dd/MMM/yyyy:HH:mm:ss Z"
-# Capture groups of the patterns above, the vhost group (possibly empty) first.
-_GROUPS = {"vhost": 1, "client": 2, "user": 3, "time": 4, "request": 5, "status": 6, "bytes": 7,
-           "referer": 8, "agent": 9, "response_time": 10}
+from loganalysis.sources import logformat
+from loganalysis.sources.logformat import ACCESS_TIME_FORMAT, TIME_UNITS_MS  # noqa: F401  (re-exported)
 
 
 def _nth(array: Column, position: int) -> Column:
@@ -57,43 +44,77 @@ def _record(**columns: Column) -> list[Column]:
 
 
 def parse_access_log(lines: DataFrame, fmt: str, service: str, environment: str,
-                     service_from: str = "constant", time_unit: str = "us") -> DataFrame:
-    """Apache/Nginx access log lines to records; `service_from`: constant, vhost or path_prefix."""
-    pattern = "^" + (_VHOST if service_from == "vhost" else "()") + _ACCESS_PATTERNS[fmt] + r"\s*$"
-    group = lambda name: F.regexp_extract("raw_line", pattern, _GROUPS[name])  # noqa: E731
+                     service_from: str = "constant", time_unit: str = "us", log_format: str = "") -> DataFrame:
+    """Web server access log lines to records.
+
+    `fmt`: a preset (apache_common, apache_combined, combined_with_time, nginx_combined_with_time)
+    or `apache` / `nginx` with `log_format`, the server's own format string. `service_from`:
+    constant, vhost (the format's %v / $host, else an optional leading `host[:port] `) or
+    path_prefix (the first path segment). `time_unit` is only read by combined_with_time.
+    """
+    compiled = logformat.compile_format(fmt, log_format, time_unit)
+    if service_from == "vhost":
+        compiled = logformat.with_optional_vhost(compiled)
+    return access_records(lines, compiled, f"unparseable:{fmt}", service, environment, service_from)
+
+
+def access_records(lines: DataFrame, compiled: logformat.CompiledFormat, unparseable: str, service: str,
+                   environment: str, service_from: str = "constant") -> DataFrame:
+    """Lines read with a compiled access-log layout into canonical records (+ reason)."""
+    pattern = compiled.pattern
+
+    def group(role: str) -> Column:
+        if role not in compiled.groups:
+            return F.lit(None).cast("string")
+        return F.regexp_extract("raw_line", pattern, compiled.groups[role])
+
     matched = F.col("raw_line").rlike(pattern)
     request = F.split(group("request"), " ")
-    path = _nth(F.split(_nth(request, 2), r"\?"), 1)
-    timestamp = F.try_to_timestamp(group("time"), F.lit(ACCESS_TIME_FORMAT))
-    status = group("status").try_cast("int")
+    uri = F.coalesce(group("endpoint"), group("request_uri"), _nth(request, 2))
+    path = _nth(F.split(uri, r"\?"), 1)
+    time_text = F.concat_ws(" ", *[F.regexp_extract("raw_line", pattern, g) for g in compiled.time_groups])
+    timestamp = parse_timestamp(time_text, compiled.time_format)
+    status = group("status_code").try_cast("int")
     service_col = {
         "constant": F.lit(service),
         "vhost": F.nullif(group("vhost"), F.lit("")),
         "path_prefix": F.coalesce(F.nullif(_nth(F.split(path, "/"), 2), F.lit("")), F.lit(service)),
     }[service_from]
-    response_ms = (group("response_time").try_cast("double") * TIME_UNITS_MS[time_unit]
-                   if fmt.endswith("with_time") else F.lit(None))
-    reason = (F.when(~matched, F.lit(f"unparseable:{fmt}"))
+    durations = [_seconds_list_total(F.regexp_extract("raw_line", pattern, g)) * unit if is_list
+                 else F.regexp_extract("raw_line", pattern, g).try_cast("double") * unit
+                 for g, unit, is_list in compiled.durations]
+    size = F.coalesce(group("bytes_sent"), group("bytes_total"))
+    reason = (F.when(~matched, F.lit(unparseable))
               .when(timestamp.isNull(), F.lit("bad_timestamp")))
     return lines.select(
         *_record(timestamp=timestamp, service=service_col, environment=F.lit(environment),
-                 level=level_for_status(status), status_code=status, response_time_ms=response_ms,
-                 method=_nth(request, 1), endpoint=path,
-                 client_ip=group("client"), user_id=F.nullif(group("user"), F.lit("-")),
-                 message=group("request"),
-                 bytes_sent=F.when(group("bytes") == "-", F.lit(0)).otherwise(group("bytes").try_cast("long"))),
+                 host=group("host"), level=level_for_status(status), status_code=status,
+                 response_time_ms=F.coalesce(*durations, F.lit(None)),
+                 method=F.coalesce(group("method"), _nth(request, 1)), endpoint=path,
+                 client_ip=group("client_ip"), user_id=F.nullif(group("user_id"), F.lit("-")),
+                 message=group("request"), trace_id=F.nullif(group("trace_id"), F.lit("-")),
+                 bytes_sent=F.when(size == "-", F.lit(0)).otherwise(size.try_cast("long"))),
         reason.alias("reason"), "raw_line", "source_file",
     )
 
 
+def _seconds_list_total(times: Column) -> Column:
+    """nginx's "0.010, 0.250 : 0.003" (one time per upstream tried) summed; "-" is null."""
+    parts = F.split(times, r"\s*[,:]\s*")
+    return F.when(times != "-", F.aggregate(parts, F.lit(0.0), lambda total, part: total + part.try_cast("double")))
+
+
 def parse_timestamp(value: Column, timestamp_format: str) -> Column:
-    """'iso' (ISO 8601, offsets honoured), 'epoch_s', 'epoch_ms', or a Java date pattern."""
+    """'iso' (ISO 8601, offsets honoured), 'epoch_s', 'epoch_ms', 'epoch_us', or a Java date
+    pattern (fractions of a second as S: `yyyy-MM-dd HH:mm:ss.SSSSSS`)."""
     if timestamp_format == "iso":
         return value.try_cast(T.TimestampType())
     if timestamp_format == "epoch_s":
         return F.timestamp_micros((value.try_cast("double") * 1_000_000).cast("long"))
     if timestamp_format == "epoch_ms":
         return F.timestamp_millis(value.try_cast("double").cast("long"))
+    if timestamp_format == "epoch_us":
+        return F.timestamp_micros(value.try_cast("long"))
     return F.try_to_timestamp(value, F.lit(timestamp_format))
 
 
@@ -140,14 +161,182 @@ def parse_csv_series(lines: DataFrame, environment: str) -> DataFrame:
     )
 
 
+def _service_column(captured: Column | None, service: str, service_from: str) -> Column:
+    """A captured service wins; else the file's name up to its first dot (service_from: file),
+    else the `service` parameter."""
+    from_file = F.regexp_extract("source_file", r"([^/.]+)[^/]*$", 1)
+    fallback = from_file if service_from == "file" else F.lit(service)
+    return fallback if captured is None else F.coalesce(captured, fallback)
+
+
+def _typed_fields(text: dict[str, Column], timestamp_format: str, duration_unit: str) -> tuple[dict, Column]:
+    """Canonical fields read from text columns (absent ones null), and the reason a line with
+    them must be quarantined (null when it is fine): a missing or unreadable timestamp, or a
+    number that is not one."""
+    column = lambda name: text.get(name, F.lit(None).cast("string"))  # noqa: E731
+    timestamp = parse_timestamp(column("timestamp"), timestamp_format)
+    numbers = {"status_code": column("status_code").try_cast("int"),
+               "response_time_ms": column("response_time_ms").try_cast("double") * TIME_UNITS_MS[duration_unit],
+               "bytes_sent": column("bytes_sent").try_cast("long")}
+    reason = (F.when(column("timestamp").isNull(), F.lit("missing_field:timestamp"))
+              .when(timestamp.isNull(), F.lit("bad_timestamp")))
+    for name, value in numbers.items():
+        reason = reason.when(column(name).isNotNull() & value.isNull(), F.lit(f"wrong_type:{name}"))
+    status = numbers["status_code"]
+    level = F.coalesce(F.upper(column("level")), F.when(status.isNotNull(), level_for_status(status)))
+    return {**text, "timestamp": timestamp, "level": level, **numbers}, reason
+
+
+def _with_constants(text: dict[str, Column], constants: dict) -> dict[str, Column]:
+    """Captured text, empty as null, then constants (`fill`) for what is missing."""
+    names = set(text) | {name for name, value in constants.items() if value not in (None, "")}
+    return {name: F.coalesce(F.nullif(text[name], F.lit("")), F.lit(constants.get(name)))
+            if name in text else F.lit(constants[name]) for name in names}
+
+
+def regex_fields(pattern: str) -> tuple[str, dict[str, int]]:
+    """A regex format's pattern for Spark and its canonical field per group number; refuses a
+    group name that is no canonical field and a pattern without a timestamp group."""
+    plain, names = logformat.named_groups(pattern)
+    unknown = sorted(set(names) - set(LOG_FIELDS))
+    if unknown:
+        raise ValueError(f"pattern groups {unknown} are not canonical fields {LOG_FIELDS}")
+    if "timestamp" not in names:
+        raise ValueError("pattern needs a (?<timestamp>...) group: a record without a time cannot be placed")
+    return plain, names
+
+
+def pattern_ok(pattern: str) -> bool:
+    try:
+        regex_fields(pattern)
+        return True
+    except ValueError:
+        return False
+
+
+def matches_line_filter(line_filter: str) -> Column:
+    """True for a line the filter finds (anywhere in it, as rlike does); every line without one."""
+    return F.coalesce(F.col("raw_line").rlike(line_filter), F.lit(False)) if line_filter else F.lit(True)
+
+
+def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp_format: str = "iso",
+                duration_unit: str = "ms", service: str = "", environment: str = "",
+                service_from: str = "constant", fill: dict | None = None) -> DataFrame:
+    """Lines read with a Java regex whose named groups are canonical fields, e.g.
+    `(?<timestamp>\\S+ \\S+) (?<level>[A-Z]+) (?<message>.*)`. Lines the `line_filter` does not
+    find are not records: they are left out here and counted apart (`non_record_lines`); a line
+    it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
+    plain, names = regex_fields(pattern)
+    captured = {name: F.regexp_extract("raw_line", plain, index) for name, index in names.items()}
+    text = _with_constants(captured, {"environment": environment, **(fill or {})})
+    text["service"] = _service_column(text.get("service"), service, service_from)
+    fields, field_problem = _typed_fields(text, timestamp_format, duration_unit)
+    reason = F.when(~F.col("raw_line").rlike(plain), F.lit("unparseable:regex")).otherwise(field_problem)
+    return (
+        lines.where(matches_line_filter(line_filter))
+        .select(*_record(**fields), reason.alias("reason"), "raw_line", "source_file")
+    )
+
+
+# ---- CSV with a header and a column map -------------------------------------------------------
+
+def _csv_fields(line: str) -> list[str]:
+    import csv
+
+    return [name.strip() for name in next(csv.reader([line]), [])]
+
+
+def csv_header(lines: DataFrame, columns: list[str]) -> tuple[list[str], list[str]]:
+    """The header naming every column in `columns`, and the header lines as they appear (one per
+    file, possibly quoted differently). Reads only the few lines that name all those columns;
+    refuses files whose headers put them in different places."""
+    wanted = [c.strip().lower() for c in columns]
+    if not wanted:
+        raise ValueError("csv needs column_map: CSV column -> canonical field")
+    names_all = reduce(lambda a, b: a & b, [F.lower("raw_line").contains(c) for c in wanted])
+    found = [row.raw_line for row in lines.where(names_all).select("raw_line").distinct().limit(50).collect()]
+    headers = {line: _csv_fields(line) for line in found
+               if set(wanted) <= {f.lower() for f in _csv_fields(line)}}
+    if not headers:
+        raise ValueError(f"no CSV header line names every mapped column {columns}")
+    layouts = {tuple([f.lower() for f in fields].index(c) for c in wanted) for fields in headers.values()}
+    if len(layouts) > 1:
+        raise ValueError(f"CSV headers disagree on where the columns {columns} are: {sorted(headers)}")
+    widest = max(headers.values(), key=len)
+    return widest, sorted(headers)
+
+
+def parse_csv(lines: DataFrame, column_map: dict, timestamp_format: str = "iso", duration_unit: str = "ms",
+              service: str = "", environment: str = "", service_from: str = "constant",
+              fill: dict | None = None, label_column: str = "") -> DataFrame:
+    """CSV lines with a header: `column_map` maps CSV columns to canonical fields (quoted fields
+    and quoted timestamps are read as CSV reads them). With `label_column`, its value (1 or 0)
+    comes out as `label` beside the record, for `label_column_windows`."""
+    unknown = sorted(set(column_map.values()) - set(LOG_FIELDS))
+    if unknown:
+        raise ValueError(f"column_map targets {unknown} are not canonical fields {LOG_FIELDS}")
+    needed = list(column_map) + ([label_column] if label_column else [])
+    header, header_lines = csv_header(lines, needed)
+    position = {name.lower(): index for index, name in enumerate(header)}
+    schema = ", ".join(f"c{i} STRING" for i in range(len(header))) + ", _corrupt_record STRING"
+    row = F.from_csv("raw_line", schema, {"columnNameOfCorruptRecord": "_corrupt_record", "mode": "PERMISSIVE"})
+    cell = lambda name: F.trim(row[f"c{position[name.strip().lower()]}"])  # noqa: E731
+    text = _with_constants({target: cell(source) for source, target in column_map.items()},
+                           {"environment": environment, **(fill or {})})
+    text["service"] = _service_column(text.get("service"), service, service_from)
+    fields, field_problem = _typed_fields(text, timestamp_format, duration_unit)
+    label = cell(label_column).try_cast("double").try_cast("int") if label_column else F.lit(None).cast("int")
+    reason = (F.when(row["_corrupt_record"].isNotNull(), F.lit("unparseable:csv"))
+              .otherwise(field_problem))
+    if label_column:
+        reason = F.coalesce(reason, F.when(cell(label_column).isNotNull() & label.isNull(),
+                                           F.lit(f"wrong_type:{label_column}")))
+    return (
+        lines.where(~F.col("raw_line").isin(header_lines))
+        .select(*_record(**fields), reason.alias("reason"), "raw_line", "source_file", label.alias("label"))
+    )
+
+
+def label_column_windows(parsed: DataFrame) -> list[tuple]:
+    """Runs of label 1 in each series as ground-truth rows (TRUTH_INCIDENT_SCHEMA, like
+    `label_windows`): from the run's first point to the next point after it (the end is
+    exclusive); a run that ends the series ends one step after its last point."""
+    from pyspark.sql import Window as W
+
+    # Each series in time order; `run` counts the unlabelled points so far, so it stays the same
+    # along a run of labelled points and tells runs apart.
+    ordered = W.partitionBy("service", "environment").orderBy("timestamp")
+    so_far = ordered.rowsBetween(W.unboundedPreceding, W.currentRow)
+    step_after = 2 * F.unix_micros("timestamp") - F.unix_micros(F.lag("timestamp").over(ordered))
+    windows = (
+        parsed.where(F.col("reason").isNull())
+        .select("service", "environment", "timestamp", (F.col("label") == 1).alias("labelled"))
+        .withColumn("run", F.sum(F.when(F.col("labelled"), 0).otherwise(1)).over(so_far))
+        .withColumn("end", F.coalesce(F.lead("timestamp").over(ordered), F.timestamp_micros(step_after),
+                                      F.timestamp_micros(F.unix_micros("timestamp") + 1)))
+        .where("labelled")
+        .groupBy("service", "environment", "run")
+        .agg(F.min("timestamp").alias("start"), F.max("end").alias("end"))
+        .orderBy("service", "environment", "start")
+        .collect()
+    )
+    return [(number, "labelled_window", w.service, w.environment, w.start, w.end, None)
+            for number, w in enumerate(windows, start=1)]
+
+
 def is_csv_header(line: Column) -> Column:
     return F.lower(F.trim(line)).startswith("timestamp,")
+
+
+# Microseconds kept: to_json's default writes milliseconds, which would cut a log's own
+# sub-millisecond times (Apache %{usec_frac}t, Python's %f) short.
+JSON_TIMESTAMP = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}
 
 
 def canonical_lines(parsed: DataFrame) -> DataFrame:
     """Parsed records as the generator's JSON lines, with the columns to partition by."""
     return (parsed.where(F.col("reason").isNull())
-            .select(F.to_json(F.struct(*LOG_FIELDS)).alias("value"), "service", "environment"))
+            .select(F.to_json(F.struct(*LOG_FIELDS), JSON_TIMESTAMP).alias("value"), "service", "environment"))
 
 
 def rejected_lines(parsed: DataFrame) -> DataFrame:
@@ -197,7 +386,12 @@ class IngestSettings:
     service_from: str = "constant"
     environment: str = "prod"
     time_unit: str = "us"
+    log_format: str = ""
+    pattern: str = ""
+    line_filter: str = ""
     field_map: dict = field(default_factory=dict)
+    column_map: dict = field(default_factory=dict)
+    label_column: str = ""
     timestamp_format: str = "iso"
     duration_unit: str = "ms"
     fill: dict = field(default_factory=dict)
@@ -208,17 +402,18 @@ class IngestSettings:
 
 @dataclass(frozen=True)
 class InputFormat:
-    """A way to read lines into canonical records; `is_header` marks lines that are neither
-    records nor broken (a CSV header), counted apart in the reconciliation."""
+    """A way to read lines into canonical records. `is_not_record(lines, settings)` marks the
+    lines that are neither records nor broken (a CSV header, a line the regex format's
+    line_filter leaves out): the parser leaves them out and the reconciliation counts them apart."""
 
     parse: Callable[[DataFrame, IngestSettings], DataFrame]
     description: str
-    is_header: Callable[[Column], Column] | None = None
+    is_not_record: Callable[[DataFrame, IngestSettings], Column] | None = None
 
 
 def _access_log(fmt: str, lines: DataFrame, settings: IngestSettings) -> DataFrame:
     return parse_access_log(lines, fmt, settings.service, settings.environment, settings.service_from,
-                            settings.time_unit)
+                            settings.time_unit, settings.log_format)
 
 
 def _json_lines(lines: DataFrame, settings: IngestSettings) -> DataFrame:
@@ -230,6 +425,31 @@ def _csv_series(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     return parse_csv_series(lines, settings.environment)
 
 
+def _regex(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return parse_regex(lines, settings.pattern, settings.line_filter, settings.timestamp_format,
+                       settings.duration_unit, settings.service, settings.environment, settings.service_from,
+                       settings.fill)
+
+
+def _csv(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return parse_csv(lines, settings.column_map, settings.timestamp_format, settings.duration_unit,
+                     settings.service, settings.environment, settings.service_from, settings.fill,
+                     settings.label_column)
+
+
+def _csv_header_lines(lines: DataFrame, settings: IngestSettings) -> Column:
+    columns = list(settings.column_map) + ([settings.label_column] if settings.label_column else [])
+    return F.col("raw_line").isin(csv_header(lines, columns)[1])
+
+
+def _series_header_lines(lines: DataFrame, settings: IngestSettings) -> Column:
+    return is_csv_header(F.col("raw_line"))
+
+
+def _filtered_out(lines: DataFrame, settings: IngestSettings) -> Column:
+    return ~matches_line_filter(settings.line_filter)
+
+
 # Every input format by name: the ingest stage and the parameter check both look here, so a new
 # format is one parser plus one entry.
 FORMATS: dict[str, InputFormat] = {
@@ -239,16 +459,25 @@ FORMATS: dict[str, InputFormat] = {
                                       "combined + Apache %D (us) or %T (s)"),
     "nginx_combined_with_time": InputFormat(partial(_access_log, "nginx_combined_with_time"),
                                             "combined + nginx $request_time (s)"),
+    "apache": InputFormat(partial(_access_log, "apache"), "Apache access log in its own LogFormat (log_format)"),
+    "nginx": InputFormat(partial(_access_log, "nginx"), "nginx access log in its own log_format (log_format)"),
+    "regex": InputFormat(_regex, "lines read by a regex whose named groups are canonical fields (pattern, "
+                                 "line_filter)", _filtered_out),
     "json": InputFormat(_json_lines, "JSON lines mapped by field_map"),
-    "csv_series": InputFormat(_csv_series, "timestamp,value files, one service per file", is_csv_header),
+    "csv": InputFormat(_csv, "CSV with a header, columns mapped by column_map (label_column optional)",
+                       _csv_header_lines),
+    "csv_series": InputFormat(_csv_series, "timestamp,value files, one service per file", _series_header_lines),
 }
 
 
 def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
-    """Lines in the settings' format as canonical records, with a reason on lines that fail."""
+    """Lines in the settings' format as canonical records, with a reason on lines that fail;
+    lines that are not records (`non_record_lines`) are left out."""
     return FORMATS[settings.input_format].parse(lines, settings)
 
 
-def header_lines(lines: DataFrame, input_format: str) -> DataFrame:
-    is_header = FORMATS[input_format].is_header
-    return lines.where(is_header(F.col("raw_line"))) if is_header else lines.limit(0)
+def non_record_lines(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    """Lines that are neither records nor broken: CSV header lines, lines the line_filter leaves
+    out. Counted apart: lines in = records + quarantined + these."""
+    is_not_record = FORMATS[settings.input_format].is_not_record
+    return lines.where(F.coalesce(is_not_record(lines, settings), F.lit(False))) if is_not_record else lines.limit(0)
