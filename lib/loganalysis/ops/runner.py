@@ -8,6 +8,7 @@ exits non-zero.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import pyspark
 
 import loganalysis
 from loganalysis.ops import params as parameters
+from loganalysis.ops import run_lock
 from loganalysis.ops import stage_counts
 from loganalysis.report import publish
 
@@ -123,17 +125,35 @@ def _write_run_pages(run: dict, run_dir: Path) -> None:
     (run_dir / "index.html").write_text(publish.index_page(run), encoding="utf-8")
 
 
-def _new_run_dir(reports_root: Path, run_id: str) -> Path:
-    """The run's report folder, created; a run id that is not a plain name, or that names an
-    earlier run's folder, is refused (its reports would be overwritten)."""
+def _check_run_id(reports_root: Path, run_id: str) -> None:
+    """A run id that is not a plain name, or that names an earlier run's folder, is refused
+    (its reports would be overwritten)."""
     if not run_id or run_id in (".", "..") or "/" in run_id or "\\" in run_id:
         raise parameters.ParameterError(f"--run-id {run_id!r} must be a plain folder name")
     run_dir = (reports_root / run_id).resolve()
     if run_dir.exists():
         raise parameters.ParameterError(
             f"run {run_id!r} already has a report folder ({run_dir}): choose another --run-id")
+
+
+def _new_run_dir(reports_root: Path, run_id: str) -> Path:
+    _check_run_id(reports_root, run_id)
+    run_dir = (reports_root / run_id).resolve()
     run_dir.mkdir(parents=True)
     return run_dir
+
+
+def _data_root(per_stage: dict) -> str:
+    """The run's data root as the stages will see it (absolute, or a URI)."""
+    for stage_params in per_stage.values():
+        if "data_root" in stage_params:
+            return parameters.with_absolute_paths(stage_params, Path.cwd())["data_root"]
+    default = parameters.declared(next(iter(per_stage)))["data_root"]["default"]
+    return str((parameters.NOTEBOOKS_DIR / ast.literal_eval(default)).resolve())  # notebooks run from their folder
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: str | None = None) -> int:
@@ -145,12 +165,26 @@ def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: s
     except parameters.ParameterError as error:
         print(f"error: {params_file}: {error}", file=sys.stderr)
         return 2
+    run_id = run_id or new_run_id(params_file)
+    lock = None
     try:
-        run_id = run_id or new_run_id(params_file)
+        _check_run_id(Path(reports_root), run_id)
+        data_root = run_lock.local_data_root(_data_root(per_stage))
+        lock = run_lock.acquire(data_root, run_id, warn=_warn) if data_root else None
         run_dir = _new_run_dir(Path(reports_root), run_id)
-    except (parameters.ParameterError, OSError) as error:
+    except (parameters.ParameterError, run_lock.DataRootBusy, OSError) as error:
+        if lock:
+            lock.release()
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:
+        return _run_stages(params_file, loaded, per_stage, run_id, run_dir)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _run_stages(params_file: Path, loaded: dict, per_stage: dict, run_id: str, run_dir: Path) -> int:
     os.environ["LOGANALYSIS_SPARK_LOG"] = str(run_dir / "spark.log")
     run = {"run_id": run_id, "params_file": str(params_file), "parameters": loaded,
            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
