@@ -60,3 +60,31 @@ def test_partitions_of_one_scratch_write_become_separate_outputs(spark, tmp_path
     assert sorted(r.id for r in storage.read_parquet(spark, f"{root}/kept").collect()) == list(range(7))
     assert storage.read_parquet(spark, f"{root}/empty", rows.schema).count() == 0
     assert os.listdir(f"{root}/_staging") == []  # the scratch write went with the staging folder
+
+
+def test_staging_folders_of_dead_runs_are_removed_by_the_next_stage(spark, tmp_path):
+    """Issue #22, case 9: a killed run's staging folder does not stay forever; folders of live
+    processes, of other hosts and recent ones of unknown owner are left alone."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host, staging = socket.gethostname(), tmp_path / "_staging"
+    names = {"dead": f"{host}-{dead.pid}-{uuid.uuid4().hex}", "live": f"{host}-{os.getpid()}-{uuid.uuid4().hex}",
+             "other host": f"elsewhere-{dead.pid}-{uuid.uuid4().hex}", "old unowned": uuid.uuid4().hex,
+             "recent unowned": uuid.uuid4().hex}
+    for name in names.values():
+        (staging / name / "00").mkdir(parents=True)
+        (staging / name / "00" / "part-0.parquet").write_bytes(b"half written")
+    day_and_more = time.time() - 25 * 3600
+    os.utime(staging / names["old unowned"], (day_and_more, day_and_more))
+
+    with storage.stage_outputs(spark, str(staging)) as out:
+        out.write_parquet(spark.range(2), str(tmp_path / "a"))
+
+    assert sorted(os.listdir(staging)) == sorted([names["live"], names["other host"], names["recent unowned"]])
+    assert storage.read_parquet(spark, str(tmp_path / "a")).count() == 2

@@ -9,7 +9,11 @@ so the same code serves local folders, `file://`, `hdfs://` and `s3a://` URIs.
 from __future__ import annotations
 
 import os
+import re
+import socket
+import sys
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
@@ -186,10 +190,55 @@ class StageOutputs:
             delete(self.spark, final_path)
 
 
+# A stage's staging folder is named after the process that writes it, `<host>-<pid>-<uuid>`, so
+# the folder of a process that was killed (and never ran its cleanup) can be told from the
+# folder of one still writing, and removed by the next stage that stages outputs there.
+_STAGING_NAME = re.compile(r"(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}")
+# Folders named by a bare uuid were staged before names carried their process; one untouched
+# this long belongs to no running stage.
+_UNOWNED_STAGING_AGE_SECONDS = 24 * 3600
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_abandoned_staging(spark: SparkSession, staging_parent: str) -> list[str]:
+    """Delete the staging folders under `staging_parent` left by stage runs that died: their
+    process (on this host) is gone. Folders of live processes, and of other hosts, are kept.
+    Returns the names removed."""
+    fs, parent = _jvm_path(spark, staging_parent)
+    if not fs.exists(parent):
+        return []
+    host, now_ms, removed = socket.gethostname(), time.time() * 1000, []
+    for status in fs.listStatus(parent):
+        name = status.getPath().getName()
+        owner = _STAGING_NAME.fullmatch(name)
+        if owner:
+            abandoned = owner["host"] == host and not _process_alive(int(owner["pid"]))
+        else:
+            abandoned = (re.fullmatch(r"[0-9a-f]{32}", name) is not None
+                         and now_ms - status.getModificationTime() > _UNOWNED_STAGING_AGE_SECONDS * 1000)
+        if abandoned:
+            fs.delete(status.getPath(), True)
+            removed.append(name)
+            print(f"removed {staging_parent.rstrip('/')}/{name}: staged by a run that ended without "
+                  f"cleaning up (killed?)", file=sys.stderr)
+    return removed
+
+
 @contextmanager
 def stage_outputs(spark: SparkSession, staging_parent: str) -> Iterator[StageOutputs]:
-    """Stage a set of outputs; commit them all if the block succeeds, discard them if it raises."""
-    staging_root = f"{staging_parent.rstrip('/')}/{uuid.uuid4().hex}"
+    """Stage a set of outputs; commit them all if the block succeeds, discard them if it raises.
+    Staging folders that dead runs left behind are removed first."""
+    remove_abandoned_staging(spark, staging_parent)
+    staging_root = f"{staging_parent.rstrip('/')}/{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
     outputs = StageOutputs(spark, staging_root)
     try:
         yield outputs
