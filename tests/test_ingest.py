@@ -354,3 +354,24 @@ def test_parameter_check_accepts_the_new_formats():
                       {"input_format": "nginx", "log_format": NGINX_FORMAT},
                       {"input_format": "csv", "column_map": {"TimeStamp": "timestamp"}, "label_column": "Label"}]:
         params.check({"source": "ingest", "input_path": ".", **overrides})
+
+
+def test_regex_without_a_filter_quarantines_every_line_it_cannot_read(spark, tmp_path):
+    text = "2026-11-30T08:00:00.250Z 200 12.5\nnot a line of this log\n2026-11-30T08:00:01Z 5xx 3\n"
+    lines = lines_of(spark, tmp_path, text, name="edge-proxy.2026-11-30.log")
+    settings = ingest.IngestSettings(input_format="regex", service_from="file", fill={"host": "edge-1"},
+                                     pattern=r"^(?<timestamp>\S+) (?<status_code>\S+) (?<response_time_ms>\S+)$")
+    rows = ingest.parse(lines, settings).collect()
+    assert ingest.non_record_lines(lines, settings).count() == 0
+    assert [r.reason for r in rows] == [None, "unparseable:regex", "wrong_type:status_code"]
+    assert (rows[0].timestamp, rows[0].service, rows[0].host, rows[0].level, rows[0].response_time_ms) == (
+        utc(2026, 11, 30, 8, 0, 0, 250000), "edge-proxy", "edge-1", "INFO", 12.5)
+
+
+@pytest.mark.parametrize("pattern,message", [
+    (r"(?<time>\S+) (?<level>\S+)", r"pattern groups \['time'\] are not canonical fields"),
+    (r"(?<level>\S+) (?<message>.*)", "pattern needs a"),
+])
+def test_regex_pattern_names_canonical_fields_and_a_timestamp(spark, tmp_path, pattern, message):
+    with pytest.raises(ValueError, match=message):
+        ingest.parse_regex(lines_of(spark, tmp_path, "x\n"), pattern)
