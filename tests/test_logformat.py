@@ -38,7 +38,7 @@ def test_strftime_refuses_what_it_cannot_read():
 def test_apache_sub_second_time_and_duration_in_the_middle():
     compiled = logformat.compile_apache('%h %l %u [%{%Y-%m-%d %H:%M:%S}t.%{msec_frac}t] %D "%r" %>s %b')
     assert compiled.pattern == (r'^(\S+) \S+ (\S+) \[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\.(\d{3})\] '
-                                r'(\d+(?:\.\d+)?) "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)\s*$')
+                                r'(\d+(?:\.\d+)?) "((?:[^"\\]++|\\.)*+)" (\d{3}) (\d+|-)\s*$')
     assert compiled.groups == {"client_ip": 1, "user_id": 2, "request": 6, "status_code": 7, "bytes_sent": 8}
     assert (compiled.time_groups, compiled.time_format) == ((3, 4), "yyyy-MM-dd HH:mm:ss SSS")
     assert compiled.durations == ((5, 0.001, False),)
@@ -47,7 +47,7 @@ def test_apache_sub_second_time_and_duration_in_the_middle():
 def test_apache_format_string_as_written_in_httpd_conf():
     """Quotes escaped as in `LogFormat "%h \"%r\"" name`, %T with a unit, an unknown directive."""
     compiled = logformat.compile_apache(r'%v:%p %h \"%r\" %{ms}T %{X-Request-ID}i')
-    assert compiled.pattern == r'^(\S+):\S+ (\S+) "((?:[^"\\]|\\.)*)" (\d+(?:\.\d+)?) (\S+)\s*$'
+    assert compiled.pattern == r'^(\S+):\S+ (\S+) "((?:[^"\\]++|\\.)*+)" (\d+(?:\.\d+)?) (\S+)\s*$'
     assert compiled.groups == {"vhost": 1, "client_ip": 2, "request": 3, "trace_id": 5}
     assert compiled.durations == ((4, 1.0, False),)
     with pytest.raises(ValueError, match="%J"):
@@ -60,7 +60,7 @@ def test_nginx_variables():
     assert compiled.groups == {"client_ip": 1, "request": 3, "status_code": 4, "vhost": 7}
     assert (compiled.time_groups, compiled.time_format) == ((2,), "iso")
     assert compiled.durations == ((6, 1000.0, False), (5, 1000.0, True))  # $request_time preferred
-    assert compiled.pattern.endswith(r'(\S+) "(?:(?:[^"\\]|\\.)*)"\s*$')
+    assert compiled.pattern.endswith(r'(\S+) "(?:(?:[^"\\]++|\\.)*+)"\s*$')
 
 
 def test_presets_are_log_format_strings():
