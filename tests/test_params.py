@@ -75,6 +75,9 @@ BAD = [
     ({"data_root": str(ROOT / "README.md")}, "exists and is not a folder"),
     ({"data_root": str(ROOT / "README.md" / "data")}, "does not exist and cannot be created"),
     ({"max_timestamp_age_days": 0}, "max_timestamp_age_days = 0 must be a positive number of days"),
+    ({"source": "ingest", "input_path": str(ROOT), "labels_path": "/no/labels.json"},
+     "labels_path '/no/labels.json' does not exist"),
+    ({"reference_events_path": "/no/events.json"}, "reference_events_path '/no/events.json' does not exist"),
 ]
 
 

@@ -163,7 +163,10 @@ def _cross_checks(effective: dict) -> list[str]:
                         f"a bucket it lets through would not even be flagged")
     path = effective.get("input_path")
     if effective.get("source") == "ingest" and isinstance(path, str):
-        problems += _input_path_problems(path)
+        problems += _readable_path_problems("input_path", path)
+    for key in ("labels_path", "reference_results_path", "reference_events_path"):
+        if isinstance(effective.get(key), str) and effective[key]:  # empty: not used
+            problems += _readable_path_problems(key, effective[key])
     return problems
 
 
@@ -174,16 +177,16 @@ def _local_path(path: str) -> str | None:
     return None if "://" in path else path
 
 
-def _input_path_problems(path: str) -> list[str]:
+def _readable_path_problems(key: str, path: str) -> list[str]:
     local = _local_path(path)
     if local is None:
         return []  # hdfs://, s3a://...: only Spark can tell
     if not os.path.exists(local):
-        return [f"input_path {path!r} does not exist"]
+        return [f"{key} {path!r} does not exist"]
     if not (os.path.isfile(local) or os.path.isdir(local)):
-        return [f"input_path {path!r} is neither a file nor a folder"]
+        return [f"{key} {path!r} is neither a file nor a folder"]
     if not os.access(local, os.R_OK | (os.X_OK if os.path.isdir(local) else 0)):
-        return [f"input_path {path!r} is not readable"]
+        return [f"{key} {path!r} is not readable"]
     return []
 
 
