@@ -33,7 +33,8 @@ class CompiledFormat:
 
     `groups`: role -> group number. Roles are canonical fields (client_ip, user_id, status_code,
     method, endpoint, bytes_sent, host, trace_id) or access-log parts read further: `request`
-    ("GET /a?b HTTP/1.1"), `vhost`. `time_groups` are joined with a space and read with
+    ("GET /a?b HTTP/1.1"), `request_uri` (nginx, path and query), `bytes_total` (nginx
+    $bytes_sent, headers included: used when $body_bytes_sent is not logged), `vhost`. `time_groups` are joined with a space and read with
     `time_format` (a Java pattern, `epoch_s`, `epoch_ms` or `epoch_us`); `durations` are
     (group, milliseconds per unit, is_list) in order of preference.
     """
@@ -43,7 +44,6 @@ class CompiledFormat:
     time_groups: tuple[int, ...] = ()
     time_format: str = ACCESS_TIME_FORMAT
     durations: tuple[tuple[int, float, bool], ...] = ()
-    bytes_dash_is_zero: bool = False
 
 
 # ---- a user's pattern with named groups ----------------------------------------------------
@@ -156,7 +156,6 @@ class _Builder:
         self.groups: dict[str, int] = {}
         self.time_parts: list[tuple[int, str]] = []   # (group, Java pattern or epoch_*)
         self.durations: list[tuple[int, float, bool, int]] = []  # (+ priority)
-        self.bytes_dash_is_zero = False
 
     def literal(self, text: str) -> None:
         self.parts.append(_escape(text))
@@ -182,7 +181,6 @@ class _Builder:
             time_groups=tuple(g for g, _ in self.time_parts),
             time_format=" ".join(fmt for _, fmt in self.time_parts) or ACCESS_TIME_FORMAT,
             durations=tuple((g, unit, is_list) for g, unit, is_list, _ in sorted(self.durations, key=lambda d: d[3])),
-            bytes_dash_is_zero=self.bytes_dash_is_zero,
         )
 
 
@@ -237,8 +235,6 @@ def compile_apache(log_format: str) -> CompiledFormat:
         elif letter in _APACHE:
             role, regex = _APACHE[letter]
             builder.capture(regex or _free_text(following), role)
-            if letter == "b":
-                builder.bytes_dash_is_zero = True
         elif letter in _APACHE_OTHERS or letter == "i":
             builder.skip(_free_text(following).replace("(", "(?:", 1) if following.startswith('"')
                          or letter == "i" else r"\S*" if letter == "q" else r"\S+")
@@ -340,7 +336,6 @@ def with_optional_vhost(compiled: CompiledFormat) -> CompiledFormat:
         time_groups=tuple(map(shift, compiled.time_groups)),
         time_format=compiled.time_format,
         durations=tuple((shift(g), unit, is_list) for g, unit, is_list in compiled.durations),
-        bytes_dash_is_zero=compiled.bytes_dash_is_zero,
     )
 
 
