@@ -329,6 +329,15 @@ def test_csv_with_column_map_quoted_iso_timestamps_and_label_windows(spark, tmp_
     assert start.start == utc(2026, 11, 30, 0, 5)  # floor(15% of 7 rows) = 1 warm-up row
 
 
+def test_csv_header_with_a_byte_order_mark_and_columns_in_another_order(spark, tmp_path):
+    text = "\ufeffhost,value,timestamp\nweb-1,5,2026-11-30T00:00:00Z\nweb-2,7,2026-11-30T00:01:00Z\n"
+    rows = ingest.parse_csv(lines_of(spark, tmp_path, text, name="x.csv"),
+                            {"timestamp": "timestamp", "value": "response_time_ms", "host": "host"},
+                            service="db", environment="prod").collect()
+    assert [(r.host, r.service, r.response_time_ms, r.reason) for r in rows] == [
+        ("web-1", "db", 5.0, None), ("web-2", "db", 7.0, None)]
+
+
 def test_csv_refuses_a_column_map_no_header_names(spark, tmp_path):
     lines = lines_of(spark, tmp_path, CSV_SAMPLE, name="x.csv")
     with pytest.raises(ValueError, match="no CSV header line names every mapped column"):

@@ -243,7 +243,8 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
 def _csv_fields(line: str) -> list[str]:
     import csv
 
-    return [name.strip() for name in next(csv.reader([line]), [])]
+    # A byte-order mark (spreadsheets write one) is no part of the first column's name.
+    return [name.strip() for name in next(csv.reader([line.lstrip("\ufeff")]), [])]
 
 
 def csv_header(lines: DataFrame, columns: list[str]) -> tuple[list[str], list[str]]:
