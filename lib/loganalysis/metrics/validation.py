@@ -51,7 +51,10 @@ def folder_name_bytes(name: Column) -> Column:
 
 def unusable_name(name: Column) -> Column:
     """True when a (non-empty) name cannot be a folder name, as Spark writes partitions."""
-    return name.rlike(_FORBIDDEN_IN_NAMES) | (folder_name_bytes(name) > MAX_NAME_BYTES)
+    # Escaping at most triples a name, so only a name over a third of the limit is escaped to
+    # measure it (`&` stops at its left side): ordinary names skip the regex replace.
+    return name.rlike(_FORBIDDEN_IN_NAMES) | (
+        (F.octet_length(name) > MAX_NAME_BYTES // 3) & (folder_name_bytes(name) > MAX_NAME_BYTES))
 
 
 def read_raw_records(spark: SparkSession, raw_path: str) -> DataFrame:
