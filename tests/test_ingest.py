@@ -384,3 +384,11 @@ def test_regex_without_a_filter_quarantines_every_line_it_cannot_read(spark, tmp
 def test_regex_pattern_names_canonical_fields_and_a_timestamp(spark, tmp_path, pattern, message):
     with pytest.raises(ValueError, match=message):
         ingest.parse_regex(lines_of(spark, tmp_path, "x\n"), pattern)
+
+
+def test_regex_and_csv_refuse_an_access_log_service_rule(spark, tmp_path):
+    lines = lines_of(spark, tmp_path, CSV_SAMPLE, name="x.csv")
+    with pytest.raises(ValueError, match="service_from 'path_prefix' is for access logs"):
+        ingest.parse_regex(lines, r"(?<timestamp>\S+)", service_from="path_prefix")
+    with pytest.raises(ValueError, match="service_from 'vhost' is for access logs"):
+        ingest.parse_csv(lines, {"TimeStamp": "timestamp"}, service_from="vhost")

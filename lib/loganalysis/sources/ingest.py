@@ -164,6 +164,9 @@ def parse_csv_series(lines: DataFrame, environment: str) -> DataFrame:
 def _service_column(captured: Column | None, service: str, service_from: str) -> Column:
     """A captured service wins; else the file's name up to its first dot (service_from: file),
     else the `service` parameter."""
+    if service_from not in ("constant", "file"):
+        raise ValueError(f"service_from {service_from!r} is for access logs; regex and csv take constant or file "
+                         f"(or a field mapped to service)")
     from_file = F.regexp_extract("source_file", r"([^/.]+)[^/]*$", 1)
     fallback = from_file if service_from == "file" else F.lit(service)
     return fallback if captured is None else F.coalesce(captured, fallback)
