@@ -70,3 +70,27 @@ def test_the_runner_refuses_a_data_root_in_use_with_exit_2(tmp_path):
 def test_only_local_data_roots_are_locked(root, expected):
     local = run_lock.local_data_root(root)
     assert (str(local) if local else None) == expected
+
+
+def test_a_failure_of_the_runner_itself_names_its_root_cause_keeps_the_traceback_and_frees_the_lock(
+        tmp_path, monkeypatch, capsys):
+    from loganalysis.ops import runner
+
+    def broken_stage(stage, stage_params, run_dir):
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError as error:
+            raise RuntimeError("could not render the stage's page") from error
+
+    monkeypatch.setattr(runner, "_run_stage", broken_stage)  # no stage runs, no Spark starts
+    profile = tmp_path / "p.yaml"
+    profile.write_text(yaml.safe_dump({"data_root": str(tmp_path / "data")}))
+
+    code = runner.run(profile, tmp_path / "reports", "broken")
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[0] == "error: the runner failed: OSError: [Errno 28] No space left on device"
+    details = tmp_path / "reports" / "broken" / runner.RUNNER_ERROR_FILE
+    assert err[1] == f"  details: {details}" and "could not render the stage's page" in details.read_text()
+    run_lock.acquire(tmp_path / "data", "after", warn=pytest.fail).release()  # released, not left stale

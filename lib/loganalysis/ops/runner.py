@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from loganalysis.report import publish
 
 KERNEL = "python3"
 HEADLINE_FILE = "headline.json"
+RUNNER_ERROR_FILE = "runner_error.txt"  # the traceback of a failure of the runner itself
 
 
 def _java_version() -> str:
@@ -179,6 +181,11 @@ def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: s
         return 2
     try:
         return _run_stages(params_file, loaded, per_stage, run_id, run_dir)
+    except Exception as error:  # the runner's own failure (a stage's is reported by _run_stages)
+        details = run_dir / RUNNER_ERROR_FILE
+        details.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        print(f"error: the runner failed: {_error_summary(error)}\n  details: {details}", file=sys.stderr)
+        return 1
     finally:
         if lock:
             lock.release()
