@@ -85,13 +85,13 @@ def test_persistence_and_merging(spark):
     flagged = result.loc[result["flagged"], "bucket"].dt.minute.tolist()
     assert flagged == [12, 16, 17, 18, 20, 21]
     spark_scored = anomalies.score_series(series_frame(spark, values), BUCKET, config)
-    found = (anomalies.incidents(spark_scored.where("metric = 'mean_ms'"), BUCKET, persistence=2)
+    found = (anomalies.signals(spark_scored.where("metric = 'mean_ms'"), BUCKET, persistence=2)
              .orderBy("start").toPandas())
     assert [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
         (16, 19, 3), (20, 22, 2)]
     assert (found["direction"] == "up").all()
     # a lull of one bucket inside a two-minute merge gap: one incident
-    bridged = (anomalies.incidents(spark_scored.where("metric = 'mean_ms'"), BUCKET, persistence=2,
+    bridged = (anomalies.signals(spark_scored.where("metric = 'mean_ms'"), BUCKET, persistence=2,
                                    merge_gap_seconds=2 * BUCKET).toPandas())
     assert [(s.minute, e.minute, b) for s, e, b in zip(bridged["start"], bridged["end"], bridged["buckets"])] == [
         (16, 22, 5)]
@@ -138,17 +138,17 @@ def test_a_single_bucket_far_out_opens_an_incident_without_persistence(spark):
     assert result.loc[result["flagged"], "bucket"].dt.minute.tolist() == [12, 16]
     assert 4 <= result["z_score"].iloc[12] < 6 <= result["z_score"].iloc[16]
     latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
-    spikes = anomalies.incidents(latency, BUCKET, persistence=3, spike_threshold=6.0).toPandas()
+    spikes = anomalies.signals(latency, BUCKET, persistence=3, spike_threshold=6.0).toPandas()
     assert [(s.minute, e.minute, b) for s, e, b in zip(spikes["start"], spikes["end"], spikes["buckets"])] == [
         (16, 17, 1)]
-    assert anomalies.incidents(latency, BUCKET, persistence=3).count() == 0  # persistence alone: nothing
+    assert anomalies.signals(latency, BUCKET, persistence=3).count() == 0  # persistence alone: nothing
 
 
 def test_a_missing_bucket_neither_breaks_nor_extends_a_run(spark):
     values = [100.0] * 12 + [900.0, 900.0, None, 900.0] + [100.0] * 3
     config, _ = scored(spark, values, window=20, method="robust")
     latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
-    found = anomalies.incidents(latency, BUCKET, persistence=3).toPandas()
+    found = anomalies.signals(latency, BUCKET, persistence=3).toPandas()
     assert [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
         (12, 16, 3)]
 
@@ -159,7 +159,7 @@ def test_a_step_is_one_incident_for_its_whole_length_with_the_default_method(spa
     values[120:150] = [v + 20 for v in values[120:150]]
     config = anomalies.DetectorConfig(window_seconds=60 * BUCKET)
     latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
-    found = anomalies.incidents(latency, BUCKET, config.persistence, config.spike_threshold,
+    found = anomalies.signals(latency, BUCKET, config.persistence, config.spike_threshold,
                                 config.merge_gap_seconds).toPandas()
     assert [(s, e, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
         (pd.Timestamp(T0 + timedelta(minutes=120)), pd.Timestamp(T0 + timedelta(minutes=150)), 30)]
@@ -202,14 +202,61 @@ def test_evaluation_counts_events_and_windows():
     truth = pd.DataFrame({"incident_id": [1, 2], "kind": ["latency_spike", "error_burst"],
                           "service": ["a", "b"], "environment": ["prod", "prod"],
                           "start": [t, t], "end": [t + pd.Timedelta(minutes=20)] * 2, "magnitude": [3.0, 0.2]})
-    incidents = pd.DataFrame({"service": ["a", "a", "c"], "environment": ["prod"] * 3,
-                              "metric": ["mean_ms", "p95_ms", "requests"],
-                              "start": [t + pd.Timedelta(minutes=2), t + pd.Timedelta(minutes=3), t],
-                              "end": [t + pd.Timedelta(minutes=10), t + pd.Timedelta(minutes=12),
-                                      t + pd.Timedelta(minutes=5)]})
-    events = evaluate.merge_into_events(incidents)
-    assert len(events) == 2 and events.iloc[0]["metrics"] == "mean_ms, p95_ms"
+    incidents = pd.DataFrame({"service": ["a", "c"], "environment": ["prod"] * 2,
+                              "metrics": [["mean_ms", "p95_ms"], ["requests"]],
+                              "start": [t + pd.Timedelta(minutes=2), t],
+                              "end": [t + pd.Timedelta(minutes=12), t + pd.Timedelta(minutes=5)]})
+    events = evaluate.incidents_as_events(incidents)
+    assert events.iloc[0]["metrics"] == "mean_ms, p95_ms"
     matches, summary = evaluate.score(events, truth)
     assert matches["detected"].tolist() == [True, False]
     assert matches["delay_minutes"].tolist()[0] == 2.0
-    assert (summary["precision"], summary["recall"], summary["false_events"]) == (0.5, 0.5, 1)
+    assert (summary["events"], summary["false_events"], summary["recall"], summary["precision"]) == (2, 1, 0.5, 0.5)
+
+
+def signal_rows(spark, rows):
+    """(service, environment, metric, direction, start minute, end minute, peak_z, peak_value, baseline)."""
+    return spark.createDataFrame(
+        [(f"{s}:{e}:{m}", s, e, m, d, T0 + timedelta(minutes=a), T0 + timedelta(minutes=b), b - a, z, v, base)
+         for s, e, m, d, a, b, z, v, base in rows],
+        "signal_id string, service string, environment string, metric string, direction string, start timestamp, "
+        "end timestamp, buckets long, peak_z double, peak_value double, baseline_at_start double")
+
+
+def test_signals_of_one_series_moving_together_are_one_incident(spark):
+    found = anomalies.service_incidents(signal_rows(spark, [
+        ("api", "prod", "p95_ms", "up", 10, 40, 12.0, 900.0, 200.0),        # 4.5x slower: critical
+        ("api", "prod", "error_rate", "up", 15, 35, 30.0, 0.05, 0.004),     # 5% errors: major
+        ("api", "prod", "requests", "down", 110, 120, -6.0, 60.0, 100.0),   # 70 minutes later: its own
+    ]), merge_gap_seconds=3600).orderBy("start").toPandas()
+    assert len(found) == 2
+    first = found.iloc[0]
+    assert (first["start"], first["end"]) == (pd.Timestamp(T0 + timedelta(minutes=10)), pd.Timestamp(T0 + timedelta(minutes=40)))
+    assert list(first["metrics"]) == ["error_rate", "p95_ms"] and len(first["signals"]) == 2
+    assert (first["peak_metric"], first["peak_z"], first["severity"], first["minutes"]) == ("error_rate", 30.0, "critical", 30)
+    assert found.iloc[1]["severity"] == "major"  # 60% of traffic left
+    assert found["cascade_id"].isna().all()      # one service: no cascade
+
+
+def test_a_gap_shorter_than_the_merge_gap_keeps_one_incident(spark):
+    rows = [("api", "prod", "mean_ms", "up", 0, 30, 9.0, 130.0, 100.0),
+            ("api", "prod", "mean_ms", "up", 50, 60, 9.0, 125.0, 100.0)]
+    assert anomalies.service_incidents(signal_rows(spark, rows), merge_gap_seconds=3600).count() == 1
+    assert anomalies.service_incidents(signal_rows(spark, rows), merge_gap_seconds=600).count() == 2
+
+
+def test_services_failing_together_are_linked_as_one_cascade(spark):
+    found = anomalies.service_incidents(signal_rows(spark, [
+        ("db", "prod", "error_rate", "up", 10, 30, 20.0, 0.3, 0.001),
+        ("api", "prod", "p95_ms", "up", 12, 40, 15.0, 800.0, 100.0),     # its caller, slower meanwhile
+        ("web", "prod", "requests", "down", 35, 50, -8.0, 10.0, 100.0),  # chained through api
+        ("api", "staging", "p95_ms", "up", 12, 40, 15.0, 800.0, 100.0),  # another environment
+        ("db", "prod", "error_rate", "up", 300, 310, 20.0, 0.3, 0.001),  # hours later, alone
+    ]), merge_gap_seconds=600).toPandas().set_index(["service", "environment", "start"])
+    cascade = found["cascade_id"]
+    prod = [cascade[("db", "prod", pd.Timestamp(T0 + timedelta(minutes=10)))],
+            cascade[("api", "prod", pd.Timestamp(T0 + timedelta(minutes=12)))],
+            cascade[("web", "prod", pd.Timestamp(T0 + timedelta(minutes=35)))]]
+    assert prod[0] is not None and prod.count(prod[0]) == 3
+    assert cascade[("api", "staging", pd.Timestamp(T0 + timedelta(minutes=12)))] is None
+    assert cascade[("db", "prod", pd.Timestamp(T0 + timedelta(minutes=300)))] is None

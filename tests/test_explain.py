@@ -17,8 +17,10 @@ def enriched_frame(spark, rows):
 
 
 def incidents_frame(spark, rows):
-    return spark.createDataFrame(rows, "incident_id string, service string, environment string, metric string, "
-                                       "start timestamp, end timestamp")
+    """(id, service, environment, metric that moved, start, end) rows as incidents."""
+    return spark.createDataFrame([(i, svc, env, [metric], start, end) for i, svc, env, metric, start, end in rows],
+                                 "incident_id string, service string, environment string, metrics array<string>, "
+                                 "start timestamp, end timestamp")
 
 
 def test_error_incident_names_the_failing_endpoint(spark):
@@ -44,3 +46,17 @@ def test_hundreds_of_incidents_do_not_overflow_the_filter(spark):
     # Each of i0..i4 holds one record, and every record looks alike: only i0, with no baseline
     # record before it, has anything over-represented.
     assert explained == {"i0"}
+
+
+def test_latency_incident_names_the_slow_host_not_the_busy_one(spark):
+    """One host of four goes slow: among the slow requests it is over-represented; traffic is not."""
+    rows = [dict(timestamp=T0 + timedelta(minutes=m, seconds=h), service="api", environment="prod", endpoint="/a",
+                 status_code=200, host=f"h{h}", message="ok", z_score=0.0) for m in range(60) for h in range(4)]
+    rows += [dict(timestamp=T0 + timedelta(minutes=60 + m, seconds=h), service="api", environment="prod",
+                  endpoint="/a", status_code=200, host=f"h{h}", message="ok", z_score=9.0 if h == 3 else 0.5)
+             for m in range(5) for h in range(4)]
+    incidents = incidents_frame(spark, [("i1", "api", "prod", "p95_ms", T0 + timedelta(minutes=60),
+                                         T0 + timedelta(minutes=65))])
+    top = {(r.dimension, r.rank): r for r in explain.explain(enriched_frame(spark, rows), incidents, 3600).collect()}
+    assert top[("host", 1)].value == "h3" and top[("host", 1)].incident_share == 1.0
+    assert top[("host", 1)].baseline_share == 0.25

@@ -17,7 +17,7 @@ STAGES = ["01_generate_logs", "02_compute_metrics", "03_detect_anomalies", "04_a
 PARQUET_OUTPUTS = ["ground_truth/incidents", "ground_truth/bad_lines", "clean_logs", "quarantine",
                    "metrics/summary", "metrics/timeseries", "metrics/top_error_messages",
                    "metrics/top_error_endpoints", "metrics/environment_comparison", "enriched",
-                   "anomalies/record_baseline", "anomalies/scored_series", "anomalies/incidents",
+                   "anomalies/record_baseline", "anomalies/scored_series", "anomalies/signals", "anomalies/incidents",
                    "anomalies/explanations", "anomalies/evaluation", "anomalies/truth_matches",
                    "insights/headline"]
 

@@ -167,8 +167,10 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies.scored_series)
         scored = outputs.read_parquet(paths.anomalies.scored_series)
-        outputs.write_parquet(anomalies.incidents(scored, seconds, config.persistence, config.spike_threshold,
-                                                  config.merge_gap_seconds), paths.anomalies.incidents)
+        outputs.write_parquet(anomalies.signals(scored, seconds, config.persistence, config.spike_threshold,
+                                                config.merge_gap_seconds), paths.anomalies.signals)
+        outputs.write_parquet(anomalies.service_incidents(outputs.read_parquet(paths.anomalies.signals),
+                                                          config.merge_gap_seconds), paths.anomalies.incidents)
         outputs.write_parquet(record_scores.trailing_latency_baseline(
             record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history),
             paths.anomalies.record_baseline)
@@ -178,12 +180,12 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
         explanations = explain.explain(outputs.read_parquet(paths.enriched),
                                        outputs.read_parquet(paths.anomalies.incidents), config.window_seconds)
         outputs.write_parquet(explanations, paths.anomalies.explanations)
-        evaluation = evaluate_against_truth(spark, paths, outputs, seconds, scoring)
+        evaluation = evaluate_against_truth(spark, paths, outputs, scoring)
         return {"rows_in": clean.count(), "rows_out": outputs.read_parquet(paths.enriched).count(),
                 "evaluation": evaluation}
 
 
-def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: StageOutputs, bucket_seconds: int,
+def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: StageOutputs,
                            scoring: EvaluationSettings) -> dict:
     """Score this stage's incidents against the data root's ground truth, as part of the
     stage's one commit; without ground truth, retire the evaluation of an earlier run."""
@@ -194,8 +196,7 @@ def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: Stage
     truth = read_parquet(spark, paths.ground_truth.incidents).toPandas()
     scoring_start = (read_parquet(spark, paths.ground_truth.scoring_start).toPandas()
                      if is_complete(spark, paths.ground_truth.scoring_start) else None)
-    incidents = outputs.read_parquet(paths.anomalies.incidents).toPandas()
-    events = evaluate.merge_into_events(incidents, gap=pd.Timedelta(seconds=bucket_seconds))
+    events = evaluate.incidents_as_events(outputs.read_parquet(paths.anomalies.incidents).toPandas())
     tolerance = pd.Timedelta(minutes=scoring.match_tolerance_minutes)
     matches, summary = evaluate.score(events, truth, tolerance, scoring_start)
     matches_df, summary_df = evaluate.as_spark(spark, matches, summary)

@@ -3,7 +3,7 @@ import sys, json, time
 from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
-from replica import z_for, incidents_for
+from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate, reference
 from loganalysis.sources import ingest
 
@@ -40,7 +40,7 @@ def detect(df, cfg):
 def score(names, incs, truth, starts):
     rows = [dict(service=n, environment="prod", **i) for n in names for i in incs[n]]
     inc = pd.DataFrame(rows, columns=["service", "environment", "metric", "start", "end"])
-    events = evaluate.merge_into_events(inc, gap=pd.Timedelta(seconds=BUCKET))
+    events = merge_into_events(inc, gap=pd.Timedelta(seconds=DEFAULT["merge_gap_seconds"]))
     t = truth[truth["service"].isin(names)]
     return evaluate.score(events, t, pd.Timedelta(0), starts[starts["service"].isin(names)])[1]
 

@@ -47,3 +47,26 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
         for s, e, n, p in merged:
             out.append((buckets[s], buckets[e] + pd.Timedelta(seconds=bucket_seconds), n, p, name))
     return out
+
+
+def merge_into_events(incidents: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(0)) -> pd.DataFrame:
+    """Incidents of one series that overlap or lie within `gap` of each other become one event."""
+    columns = [*["service", "environment"], "start", "end", "metrics"]
+    if incidents.empty:
+        return pd.DataFrame(columns=columns)
+    events = []
+    for key, group in incidents.sort_values("start").groupby(["service", "environment"], sort=True):
+        current = None
+        for row in group.itertuples():
+            if current is not None and row.start <= current["end"] + gap:
+                current["end"] = max(current["end"], row.end)
+                current["metrics"].add(row.metric)
+            else:
+                if current is not None:
+                    events.append(current)
+                current = {"service": key[0], "environment": key[1], "start": row.start,
+                           "end": row.end, "metrics": {row.metric}}
+        events.append(current)
+    frame = pd.DataFrame(events, columns=columns)
+    frame["metrics"] = frame["metrics"].map(lambda m: ", ".join(sorted(m)))
+    return frame

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
-from replica import z_for, incidents_for
+from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate
 
 def load(root):
@@ -28,12 +28,12 @@ def run(ts, truth, cfg):
             for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg["merge_gap_seconds"]):
                 rows.append(dict(service=svc, environment=env, metric=metric, start=s, end=e, buckets=n, peak_z=p, direction=d))
     inc = pd.DataFrame(rows, columns=["service","environment","metric","start","end","buckets","peak_z","direction"])
-    events = evaluate.merge_into_events(inc, gap=pd.Timedelta(seconds=seconds))
+    events = merge_into_events(inc, gap=pd.Timedelta(seconds=cfg["merge_gap_seconds"]))
     matches, summary = evaluate.score(events, truth, pd.Timedelta(minutes=10))
     return inc, matches, summary
 
 DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_history=12, relative_floor=0.01,
-               persistence=3, spike_threshold=8.0, merge_gap_seconds=3600, min_bucket_requests=10)
+               persistence=3, spike_threshold=8.0, merge_gap_seconds=3600, min_bucket_requests=10, p95_min=20)
 if __name__ == "__main__":
     ts, truth = load(sys.argv[1])
     cfg = {**DEFAULT, **(json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})}

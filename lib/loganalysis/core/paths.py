@@ -33,6 +33,7 @@ class MetricTables:  # 02
 @dataclass(frozen=True)
 class AnomalyTables:  # 03
     scored_series: str
+    signals: str
     incidents: str
     record_baseline: str
     explanations: str

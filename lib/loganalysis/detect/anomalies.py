@@ -1,7 +1,9 @@
 """Sliding-window z-scores on the per-bucket series, and the incidents they add up to.
 
-Every series (service x environment x metric) is scored against a trailing window that ends
-just before the bucket being scored, so a spike never dilutes its own baseline.
+Every series (service x environment x metric) is scored against baselines built from the
+buckets before the one being scored, so a spike never dilutes its own baseline. Flagged runs of
+one metric are signals; the signals of one service and environment that overlap or follow each
+other closely are one incident, as an on-call engineer would be paged about it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Window as W, functions as F, types as T
+from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
 from loganalysis.detect.baselines import BASELINE_METHODS, SeriesContext, window_totals
@@ -191,14 +193,14 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     )
 
 
-def incidents(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf,
-              merge_gap_seconds: int = 0) -> DataFrame:
-    """Runs of flagged points in one direction, kept when at least `persistence` long or when one
-    of them is at least `spike_threshold` out, then merged when less than `merge_gap_seconds`
-    apart: persistence filters noise, a single point that far out is an outage that needs no
+def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf,
+            merge_gap_seconds: int = 0) -> DataFrame:
+    """What moved: runs of flagged points of one metric in one direction, kept when at least
+    `persistence` long or when one of them is at least `spike_threshold` out, then merged when
+    less than `merge_gap_seconds` apart: persistence filters noise, a single point that far out is an outage that needs no
     confirmation (the fast-burn rule of multi-window SLO alerting), and an alarm that is already
     open is not raised again for a short lull.
-    Columns: (service, environment, metric, direction, start, end, buckets, peak z, ...)."""
+    Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...)."""
     runs = (
         flagged_runs(scored)
         .where((F.col("buckets") >= persistence) | (F.abs("peak_z") >= spike_threshold))
@@ -206,9 +208,9 @@ def incidents(scored: DataFrame, bucket_seconds: int, persistence: int, spike_th
     return (
         merged_within(runs, bucket_seconds, merge_gap_seconds)
         .withColumn("end", F.col("last_bucket") + F.expr(f"INTERVAL {bucket_seconds} SECONDS"))
-        .withColumn("incident_id", F.concat_ws(":", *METRIC_KEYS, "direction",
-                                               F.date_format("start", "yyyyMMdd'T'HHmm")))
-        .select("incident_id", *METRIC_KEYS, "direction", "start", "end", "buckets", "peak_z",
+        .withColumn("signal_id", F.concat_ws(":", *METRIC_KEYS, "direction",
+                                             F.date_format("start", "yyyyMMdd'T'HHmm")))
+        .select("signal_id", *METRIC_KEYS, "direction", "start", "end", "buckets", "peak_z",
                 "peak_value", "baseline_at_start")
     )
 
@@ -251,4 +253,83 @@ def merged_within(runs: DataFrame, bucket_seconds: int, gap_seconds: int) -> Dat
              F.max_by("peak_z", F.abs("peak_z")).alias("peak_z"),
              F.max_by("peak_value", F.abs("peak_z")).alias("peak_value"),
              F.min_by("baseline_at_start", "start").alias("baseline_at_start"))
+    )
+
+
+# ---- incidents: what an on-call engineer is paged about ----------------------------------------
+
+# How bad a signal is, by what it did to users (not by its z): rank 3 critical, 2 major, 1 minor.
+CRITICAL_ERROR_RATE, MAJOR_ERROR_RATE = 0.10, 0.02   # 5xx share of requests
+CRITICAL_SLOWDOWN, MAJOR_SLOWDOWN = 3.0, 1.5         # latency over its baseline
+CRITICAL_TRAFFIC_LEFT, MAJOR_TRAFFIC_LEFT = 0.3, 0.7  # share of the baseline's requests still served
+SEVERITIES = {3: "critical", 2: "major", 1: "minor"}
+
+
+def signal_severity() -> Column:
+    """1-3 for one signal row (metric, direction, peak_value, baseline_at_start)."""
+    metric, value, baseline = F.col("metric"), F.col("peak_value"), F.col("baseline_at_start")
+    up, down = F.col("direction") == "up", F.col("direction") == "down"
+    ratio = F.try_divide(value, baseline)
+    return (
+        F.when((metric == "error_rate") & up,
+               F.when(value >= CRITICAL_ERROR_RATE, 3).when(value >= MAJOR_ERROR_RATE, 2).otherwise(1))
+        .when(metric.isin(*LATENCY_METRICS) & up,
+              F.when(ratio >= CRITICAL_SLOWDOWN, 3).when(ratio >= MAJOR_SLOWDOWN, 2).otherwise(1))
+        .when((metric == "requests") & down,
+              F.when(ratio <= CRITICAL_TRAFFIC_LEFT, 3).when(ratio <= MAJOR_TRAFFIC_LEFT, 2).otherwise(1))
+        .otherwise(1)
+    )
+
+
+def service_incidents(found_signals: DataFrame, merge_gap_seconds: int) -> DataFrame:
+    """One incident per service x environment x period: every signal of the series that moved,
+    overlapping or less than `merge_gap_seconds` apart, with the worst signal's peak, a severity
+    and, when incidents of other services overlap it in the same environment, a cascade id.
+    Columns: (incident_id, service, environment, start, end, minutes, severity, peak_metric,
+    peak_direction, peak_z, peak_value, peak_baseline, metrics, signals, cascade_id)."""
+    in_series = W.partitionBy(*SERIES_KEYS).orderBy("start", "metric")
+    earlier = in_series.rowsBetween(W.unboundedPreceding, -1)  # every earlier signal of the series
+    so_far = in_series.rowsBetween(W.unboundedPreceding, W.currentRow)
+    reach = F.max(F.unix_timestamp("end")).over(earlier) + merge_gap_seconds
+    signal = F.struct("metric", "direction", "start", "end", "buckets", "peak_z", "peak_value",
+                      "baseline_at_start", F.col("severity_rank").alias("severity_rank"))
+    grouped = (
+        found_signals.withColumn("severity_rank", signal_severity())
+        .withColumn("opens", F.when(reach.isNull() | (F.unix_timestamp("start") > reach), 1).otherwise(0))
+        .withColumn("group", F.sum("opens").over(so_far))
+        .groupBy(*SERIES_KEYS, "group")
+        .agg(F.min("start").alias("start"), F.max("end").alias("end"),
+             F.max("severity_rank").alias("severity_rank"),
+             F.max_by(signal, F.abs("peak_z")).alias("peak"),
+             F.array_sort(F.collect_set("metric")).alias("metrics"),
+             F.sort_array(F.collect_list(signal)).alias("signals"))
+    )
+    return (
+        grouped.transform(with_cascades)
+        .select(F.concat_ws(":", *SERIES_KEYS, F.date_format("start", "yyyyMMdd'T'HHmm")).alias("incident_id"),
+                *SERIES_KEYS, "start", "end",
+                ((F.unix_timestamp("end") - F.unix_timestamp("start")) / 60).alias("minutes"),
+                F.element_at(F.create_map(*[x for k, v in SEVERITIES.items() for x in (F.lit(k), F.lit(v))]),
+                             F.col("severity_rank")).alias("severity"),
+                F.col("peak.metric").alias("peak_metric"), F.col("peak.direction").alias("peak_direction"),
+                F.col("peak.peak_z").alias("peak_z"), F.col("peak.peak_value").alias("peak_value"),
+                F.col("peak.baseline_at_start").alias("peak_baseline"), "metrics", "signals", "cascade_id")
+    )
+
+
+def with_cascades(incidents: DataFrame) -> DataFrame:
+    """`cascade_id` for incidents of two or more services of one environment that overlap in
+    time (chained overlaps count): a probable cascade, named after its first start; else null."""
+    in_environment = W.partitionBy("environment").orderBy("start", "service")
+    earlier = in_environment.rowsBetween(W.unboundedPreceding, -1)
+    so_far = in_environment.rowsBetween(W.unboundedPreceding, W.currentRow)
+    whole = W.partitionBy("environment", "chain").rowsBetween(W.unboundedPreceding, W.unboundedFollowing)
+    reach = F.max("end").over(earlier)
+    return (
+        incidents.withColumn("opens", F.when(reach.isNull() | (F.col("start") >= reach), 1).otherwise(0))
+        .withColumn("chain", F.sum("opens").over(so_far))
+        .withColumn("services", F.size(F.collect_set("service").over(whole)))
+        .withColumn("cascade_id", F.when(F.col("services") > 1, F.concat_ws(
+            ":", F.lit("cascade"), "environment", F.date_format(F.min("start").over(whole), "yyyyMMdd'T'HHmm"))))
+        .drop("opens", "chain", "services")
     )

@@ -1,8 +1,8 @@
 """Score detected incidents against ground truth (injected incidents or labelled windows).
 
 Both sides are small tables (one row per incident), so this runs in pandas on the driver.
-Detections on one series that overlap or touch, on any metric, are one event, as an SRE
-would count them; an event is a true positive when it overlaps a truth window of its series.
+Each incident (one per series and period, every signal that moved in it) is one event, as an
+SRE would count pages; an event is a true positive when it overlaps a truth window of its series.
 """
 
 from __future__ import annotations
@@ -13,27 +13,12 @@ from pyspark.sql import DataFrame, SparkSession
 from loganalysis.core.schema import EVALUATION_SCHEMA, SERIES_KEYS, TRUTH_MATCH_SCHEMA
 
 
-def merge_into_events(incidents: pd.DataFrame, gap: pd.Timedelta = pd.Timedelta(0)) -> pd.DataFrame:
-    """Incidents of one series that overlap or lie within `gap` of each other become one event."""
-    columns = [*SERIES_KEYS, "start", "end", "metrics"]
-    if incidents.empty:
-        return pd.DataFrame(columns=columns)
-    events = []
-    for key, group in incidents.sort_values("start").groupby(SERIES_KEYS, sort=True):
-        current = None
-        for row in group.itertuples():
-            if current is not None and row.start <= current["end"] + gap:
-                current["end"] = max(current["end"], row.end)
-                current["metrics"].add(row.metric)
-            else:
-                if current is not None:
-                    events.append(current)
-                current = {"service": key[0], "environment": key[1], "start": row.start,
-                           "end": row.end, "metrics": {row.metric}}
-        events.append(current)
-    frame = pd.DataFrame(events, columns=columns)
-    frame["metrics"] = frame["metrics"].map(lambda m: ", ".join(sorted(m)))
-    return frame
+def incidents_as_events(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The stage's incidents as events to score: each is already one per series and period,
+    its signals merged (anomalies.service_incidents)."""
+    events = incidents.reindex(columns=[*SERIES_KEYS, "start", "end", "metrics"])
+    return events.assign(metrics=events["metrics"].map(
+        lambda m: ", ".join(m) if m is not None and not isinstance(m, str) else m))
 
 
 def _overlaps(event, truth, tolerance: pd.Timedelta) -> bool:

@@ -12,13 +12,13 @@ DIMENSIONS = ("endpoint", "status_code", "message", "host")
 SLOW_Z = 3.0  # a request this many baseline deviations slower counts as affected by a latency incident
 
 
-def affected(metric: Column) -> Column:
-    """Which requests an incident on `metric` is about: the failed ones, the slow ones, or all."""
-    return (
-        F.when(metric == "error_rate", is_server_error())
-        .when(metric.isin("mean_ms", "p95_ms"), F.coalesce(F.col("z_score") >= SLOW_Z, F.lit(False)))
-        .otherwise(F.lit(True))
-    )
+def affected(metrics: Column) -> Column:
+    """Which requests an incident whose signals moved `metrics` (an array) is about: the failed
+    ones when the error rate moved, the slow ones when latency did, all when only traffic did."""
+    errors, latency = F.array_contains(metrics, "error_rate"), (
+        F.array_contains(metrics, "mean_ms") | F.array_contains(metrics, "p95_ms"))
+    slow = F.coalesce(F.col("z_score") >= SLOW_Z, F.lit(False))
+    return (errors & F.coalesce(is_server_error(), F.lit(False))) | (latency & slow) | ~(errors | latency)
 
 
 def _within_any(windows: list) -> Column:
@@ -42,10 +42,10 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     """Per incident and dimension, the `top` values whose share grew most from the baseline
     window (all requests) to the incident (its affected requests)."""
     windows = incidents.select(
-        "incident_id", *SERIES_KEYS, "metric", "start", "end",
+        "incident_id", *SERIES_KEYS, "metrics", "start", "end",
         (F.col("start") - F.expr(f"INTERVAL {baseline_seconds} SECONDS")).alias("baseline_start"))
     ts = F.col("timestamp")
-    in_incident = (ts >= F.col("start")) & affected(F.col("metric"))
+    in_incident = (ts >= F.col("start")) & affected(F.col("metrics"))
     tagged = (
         enriched.where(_within_any(windows.collect()))
         .join(F.broadcast(windows), SERIES_KEYS)
