@@ -392,3 +392,19 @@ def test_regex_and_csv_refuse_an_access_log_service_rule(spark, tmp_path):
         ingest.parse_regex(lines, r"(?<timestamp>\S+)", service_from="path_prefix")
     with pytest.raises(ValueError, match="service_from 'vhost' is for access logs"):
         ingest.parse_csv(lines, {"TimeStamp": "timestamp"}, service_from="vhost")
+
+
+NAB_FOLDER = SHARED / "nab" / "data" / "realKnownCause"
+
+
+@pytest.mark.skipif(not NAB_FOLDER.exists(), reason="../shared/data is not beside the checkout")
+def test_csv_with_a_column_map_reads_real_nab_files_as_csv_series_does(spark):
+    lines = ingest.read_lines(spark, str(NAB_FOLDER), "*.csv")
+    settings = ingest.IngestSettings(input_format="csv", service_from="file",
+                                     column_map={"timestamp": "timestamp", "value": "response_time_ms"})
+    by_map = ingest.parse(lines, settings).select("service", "timestamp", "response_time_ms", "reason")
+    by_series = ingest.parse_csv_series(lines, "prod").select("service", "timestamp", "response_time_ms", "reason")
+    assert by_map.where("reason IS NOT NULL").count() == 0
+    assert by_map.exceptAll(by_series).count() == 0 and by_series.exceptAll(by_map).count() == 0
+    files = len(list(NAB_FOLDER.glob("*.csv")))
+    assert ingest.non_record_lines(lines, settings).count() == files  # one header per file
