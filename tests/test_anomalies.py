@@ -260,3 +260,27 @@ def test_services_failing_together_are_linked_as_one_cascade(spark):
     assert prod[0] is not None and prod.count(prod[0]) == 3
     assert cascade[("api", "staging", pd.Timestamp(T0 + timedelta(minutes=12)))] is None
     assert cascade[("db", "prod", pd.Timestamp(T0 + timedelta(minutes=300)))] is None
+
+
+def test_evaluation_reports_extent_fragmentation_warm_up_and_kinds():
+    t = pd.Timestamp("2026-11-02 10:00")
+    minutes = lambda m: t + pd.Timedelta(minutes=m)  # noqa: E731
+    truth = pd.DataFrame({"incident_id": [1, 2, 3], "kind": ["latency_spike", "latency_spike", "traffic_drop"],
+                          "service": ["a", "a", "b"], "environment": ["prod"] * 3,
+                          "start": [minutes(0), minutes(100), minutes(-50)],
+                          "end": [minutes(30), minutes(120), minutes(-40)], "magnitude": [3.0, 2.0, 0.2]})
+    events = pd.DataFrame({"service": ["a", "a", "a"], "environment": ["prod"] * 3, "metrics": ["p95_ms"] * 3,
+                           "start": [minutes(3), minutes(20), minutes(300)],
+                           "end": [minutes(12), minutes(40), minutes(310)]})
+    warmup_end = pd.DataFrame({"service": ["a", "b"], "environment": ["prod"] * 2, "start": [minutes(-60), minutes(-30)]})
+    matches, summary = evaluate.score(events, truth, warmup_end=warmup_end, days=2.0)
+    first = matches.iloc[0]
+    assert (first["detected"], first["delay_minutes"], first["detections"]) == (True, 3.0, 2)
+    assert first["extent"] == pytest.approx((9 + 10) / 30, abs=1e-3)  # minutes 3-12 and 20-30 of 0-30
+    assert matches["in_warmup"].tolist() == [False, False, True]       # b's window ended before b was scored
+    assert (summary["truth_windows"], summary["warmup_windows"], summary["caught"]) == (2, 1, 1)
+    assert (summary["events"], summary["false_events"], summary["false_alarms_per_day"]) == (3, 1, 0.5)
+    assert summary["fragmentation"] == 2.0
+    kinds = evaluate.by_kind(matches).set_index("kind")
+    assert kinds.loc["latency_spike", "recall"] == 0.5 and kinds.loc["traffic_drop", "truth_windows"] == 0
+    assert kinds.loc["traffic_drop", "warmup_windows"] == 1

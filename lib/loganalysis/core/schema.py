@@ -54,12 +54,19 @@ TRUTH_INCIDENT_SCHEMA = T.StructType(
     ]
 )
 
+# One row for all truth windows (kind "all") and one per kind; events and precision are for
+# all kinds only (a false alarm belongs to no kind).
 EVALUATION_SCHEMA = T.StructType(
-    [T.StructField(name, T.LongType()) for name in ("truth_windows", "caught", "events", "false_events")]
-    + [T.StructField(name, T.DoubleType()) for name in ("precision", "recall", "f1", "mean_delay_minutes")]
+    [T.StructField("kind", T.StringType())]
+    + [T.StructField(name, T.LongType()) for name in ("truth_windows", "warmup_windows", "caught", "events",
+                                                         "false_events")]
+    + [T.StructField(name, T.DoubleType()) for name in ("precision", "recall", "f1", "mean_delay_minutes",
+                                                           "mean_extent", "fragmentation", "false_alarms_per_day")]
 )
 
 TRUTH_MATCH_SCHEMA = T.StructType(
     TRUTH_INCIDENT_SCHEMA.fields
-    + [T.StructField("detected", T.BooleanType()), T.StructField("delay_minutes", T.DoubleType())]
+    + [T.StructField("in_warmup", T.BooleanType()), T.StructField("detected", T.BooleanType()),
+       T.StructField("delay_minutes", T.DoubleType()), T.StructField("extent", T.DoubleType()),
+       T.StructField("detections", T.LongType())]
 )

@@ -193,6 +193,19 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     )
 
 
+def first_scored_bucket(scored: DataFrame) -> DataFrame:
+    """(service, environment, start): per series, the first bucket any metric was scored in;
+    before it the detector was still warming up and could catch nothing."""
+    return (scored.where(F.col("z_score").isNotNull())
+            .groupBy(*SERIES_KEYS).agg(F.min("bucket").alias("start")))
+
+
+def days_covered(scored: DataFrame) -> float:
+    """Days from the first to the last bucket of the scored series."""
+    first, last = scored.agg(F.min("bucket"), F.max("bucket")).first()
+    return (last - first).total_seconds() / 86_400 if first is not None else 0.0
+
+
 def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf,
             merge_gap_seconds: int = 0) -> DataFrame:
     """What moved: runs of flagged points of one metric in one direction, kept when at least

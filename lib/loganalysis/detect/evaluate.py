@@ -8,7 +8,7 @@ SRE would count pages; an event is a true positive when it overlaps a truth wind
 from __future__ import annotations
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, types as T
 
 from loganalysis.core.schema import EVALUATION_SCHEMA, SERIES_KEYS, TRUTH_MATCH_SCHEMA
 
@@ -27,47 +27,97 @@ def _overlaps(event, truth, tolerance: pd.Timedelta) -> bool:
 
 
 def score(events: pd.DataFrame, truth: pd.DataFrame, tolerance: pd.Timedelta = pd.Timedelta(0),
-          scoring_start: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
-    """(truth with detected / delay columns, {precision, recall, f1, ...}).
+          scoring_start: pd.DataFrame | None = None, warmup_end: pd.DataFrame | None = None,
+          days: float | None = None) -> tuple[pd.DataFrame, dict]:
+    """(each truth window with in_warmup / detected / delay / extent / detections, the summary).
 
     `scoring_start` (service, environment, start) drops events that end before a series'
-    scoring starts, as benchmarks leave a warm-up ("probation") period unscored.
+    scoring starts, as benchmarks leave a warm-up ("probation") period unscored. A truth window
+    that ends before `warmup_end` (or the scoring start) of its series could not have been
+    caught: it is listed apart (`in_warmup`), not counted as missed. `days` of data turn the
+    false events into false alarms per day.
     """
-    if scoring_start is not None and not scoring_start.empty and not events.empty:
-        cut = events.merge(scoring_start.rename(columns={"start": "scoring_start"}), on=SERIES_KEYS, how="left")
-        events = cut[cut["scoring_start"].isna() | (cut["end"] > cut["scoring_start"])].drop(columns="scoring_start")
+    events = _after(events, scoring_start)
     truth = truth.copy()
-    detected, delays = [], []
-    for row in truth.itertuples():
-        hits = [e for e in events.itertuples() if _overlaps(e, row, tolerance)]
-        detected.append(bool(hits))
-        delays.append(max(min(e.start for e in hits) - row.start, pd.Timedelta(0)).total_seconds() / 60
-                      if hits else None)
-    truth["detected"] = detected
-    truth["delay_minutes"] = delays
+    truth["in_warmup"] = _ends_before(truth, warmup_end if warmup_end is not None else scoring_start)
+    rows = [_match(row, events, tolerance) for row in truth.itertuples()]
+    for column in ("detected", "delay_minutes", "extent", "detections"):
+        truth[column] = [r[column] for r in rows]
+    scored = truth[~truth["in_warmup"]]
     true_events = sum(any(_overlaps(e, t, tolerance) for t in truth.itertuples()) for e in events.itertuples())
-    precision = true_events / len(events) if len(events) else (1.0 if truth.empty else 0.0)
-    recall = sum(detected) / len(truth) if len(truth) else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    summary = {
-        "truth_windows": len(truth), "caught": int(sum(detected)), "events": len(events),
-        "false_events": len(events) - true_events, "precision": round(precision, 4),
-        "recall": round(recall, 4), "f1": round(f1, 4),
-        "mean_delay_minutes": (round(float(pd.Series(delays).dropna().mean()), 2)
-                               if any(d is not None for d in delays) else None),
-    }
+    precision = true_events / len(events) if len(events) else (1.0 if scored.empty else 0.0)
+    summary = {**_window_figures(scored), "warmup_windows": int(truth["in_warmup"].sum()),
+               "events": len(events), "false_events": len(events) - true_events,
+               "precision": round(precision, 4),
+               "false_alarms_per_day": round((len(events) - true_events) / days, 3) if days else None}
+    recall = summary["recall"]
+    summary["f1"] = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0
     return truth, summary
 
 
+def by_kind(matches: pd.DataFrame) -> pd.DataFrame:
+    """Recall, delay, extent and fragmentation per kind of truth window (warm-up ones apart)."""
+    rows = [{"kind": kind, **_window_figures(group[~group["in_warmup"]]),
+             "warmup_windows": int(group["in_warmup"].sum())}
+            for kind, group in matches.groupby("kind", sort=True)]
+    return pd.DataFrame(rows)
+
+
+def _window_figures(windows: pd.DataFrame) -> dict:
+    caught = windows[windows["detected"]] if len(windows) else windows
+    return {
+        "truth_windows": len(windows), "caught": len(caught),
+        "recall": round(len(caught) / len(windows), 4) if len(windows) else 1.0,
+        "mean_delay_minutes": _mean(caught.get("delay_minutes")),
+        "mean_extent": _mean(caught.get("extent")),
+        "fragmentation": _mean(caught.get("detections")),
+    }
+
+
+def _mean(values) -> float | None:
+    return round(float(values.mean()), 3) if values is not None and len(values) else None
+
+
+def _after(events: pd.DataFrame, scoring_start: pd.DataFrame | None) -> pd.DataFrame:
+    if scoring_start is None or scoring_start.empty or events.empty:
+        return events
+    cut = events.merge(scoring_start.rename(columns={"start": "scoring_start"}), on=SERIES_KEYS, how="left")
+    return cut[cut["scoring_start"].isna() | (cut["end"] > cut["scoring_start"])].drop(columns="scoring_start")
+
+
+def _ends_before(truth: pd.DataFrame, boundary: pd.DataFrame | None) -> list[bool]:
+    if boundary is None or boundary.empty or truth.empty:
+        return [False] * len(truth)
+    ends = truth.merge(boundary.rename(columns={"start": "boundary"}), on=SERIES_KEYS, how="left")
+    return (ends["boundary"].notna() & (ends["end"] <= ends["boundary"])).tolist()
+
+
+def _match(window, events: pd.DataFrame, tolerance: pd.Timedelta) -> dict:
+    """Did events catch the window, how late, how much of its time they covered, how many."""
+    hits = [e for e in events.itertuples() if _overlaps(e, window, tolerance)]
+    if not hits:
+        return {"detected": False, "delay_minutes": None, "extent": None, "detections": 0}
+    length = (window.end - window.start).total_seconds()
+    covered = sum(max((min(e.end, window.end) - max(e.start, window.start)).total_seconds(), 0) for e in hits)
+    return {"detected": True,
+            "delay_minutes": max(min(e.start for e in hits) - window.start, pd.Timedelta(0)).total_seconds() / 60,
+            "extent": round(min(covered / length, 1.0), 3) if length > 0 else 1.0,
+            "detections": len(hits)}
+
+
 def _rows(frame: pd.DataFrame, schema) -> list[tuple]:
-    """pandas rows as plain Python values in schema order (NaN/NaT as None)."""
-    cleaned = frame[schema.names].astype(object).where(frame[schema.names].notna(), None)
-    return [tuple(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in row)
+    """pandas rows as plain Python values in schema order (NaN/NaT as None, whole numbers as int)."""
+    columns = frame.reindex(columns=schema.names)
+    cleaned = columns.astype(object).where(columns.notna(), None)
+    whole = [isinstance(f.dataType, T.LongType) for f in schema.fields]
+    return [tuple(v.to_pydatetime() if isinstance(v, pd.Timestamp) else int(v) if is_whole and v is not None else v
+                  for v, is_whole in zip(row, whole))
             for row in cleaned.itertuples(index=False)]
 
 
 def as_spark(spark: SparkSession, matches: pd.DataFrame, summary: dict) -> tuple[DataFrame, DataFrame]:
-    """The evaluation outputs with explicit schemas, so an empty result still has its columns."""
-    summary_frame = pd.DataFrame([summary])
+    """The evaluation outputs with explicit schemas, so an empty result still has its columns:
+    the matches, and the summary as its "all" row followed by one row per kind."""
+    summary_frame = pd.concat([pd.DataFrame([{"kind": "all", **summary}]), by_kind(matches)], ignore_index=True)
     return (spark.createDataFrame(_rows(matches, TRUTH_MATCH_SCHEMA), TRUTH_MATCH_SCHEMA),
             spark.createDataFrame(_rows(summary_frame, EVALUATION_SCHEMA), EVALUATION_SCHEMA))
