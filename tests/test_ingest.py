@@ -7,6 +7,8 @@ by hand (percentiles with numpy, linear interpolation as the summary uses)."""
 from datetime import datetime, timezone
 from pathlib import Path
 
+import json
+
 import numpy as np
 import pytest
 from pyspark.sql import functions as F
@@ -408,3 +410,15 @@ def test_csv_with_a_column_map_reads_real_nab_files_as_csv_series_does(spark):
     assert by_map.exceptAll(by_series).count() == 0 and by_series.exceptAll(by_map).count() == 0
     files = len(list(NAB_FOLDER.glob("*.csv")))
     assert ingest.non_record_lines(lines, settings).count() == files  # one header per file
+
+
+def test_a_name_no_folder_can_carry_is_quarantined_at_ingest(spark, tmp_path):
+    """Raw logs are partitioned by service: a 300-byte or slash-bearing name would fail the whole
+    write, so that line alone is quarantined with its reason."""
+    text = "\n".join(json.dumps({"t": "2026-11-30T10:00:00Z", "s": name, "ms": 5})
+                     for name in ("web", "x" * 300, "a/b", "café")) + "\n"
+    settings = ingest.IngestSettings(input_format="json", field_map={"t": "timestamp", "s": "service", "ms": "response_time_ms"},
+                                     fill={"environment": "prod"})
+    parsed = ingest.parse(lines_of(spark, tmp_path, text), settings)
+    reasons = {r.service[:5]: r.reason for r in parsed.collect()}
+    assert reasons == {"web": None, "xxxxx": "bad_name:service", "a/b": "bad_name:service", "café": None}

@@ -15,6 +15,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, functions as F, types as T
 
 from loganalysis.core.schema import CORRUPT_RECORD, LOG_SCHEMA, RAW_JSON_SCHEMA, REQUIRED_FIELDS
+from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.storage import read_parquet
 
 # The documented range of every field. A value outside it is not a plausible measurement: the
@@ -27,34 +28,11 @@ RESPONSE_TIME_RANGE_MS = (0.0, 86_400_000.0)
 # bucket grid over 56 years. 30 years back still admits old public data sets (NAB's are 2011-15).
 MAX_AGE_DAYS, AHEAD_HOURS = 10_957, 24
 
-# Service and environment name folders (`service=<name>/`), so a name a folder cannot carry is
-# quarantined as `bad_name:<field>`: a '/' or a control character, or a name whose folder name
-# would pass the 255-byte limit of common filesystems once Spark has escaped it (each of these
-# characters becomes %XX in the folder name; anything else, non-ASCII too, is kept as UTF-8).
-NAME_FIELDS = ("service", "environment")
-MAX_NAME_BYTES = 200
-_FORBIDDEN_IN_NAMES = r"[/\x00-\x1F\x7F]"
-_ESCAPED_IN_FOLDER_NAMES = r"""["#%'*:=?\\{\[\]^]"""
-
-
 def timestamp_window(now: datetime | None = None, max_age_days: int = MAX_AGE_DAYS,
                      ahead_hours: int = AHEAD_HOURS) -> tuple[datetime, datetime]:
     """The timestamps a clean record may carry, around the run's time `now` (UTC)."""
     now = now or datetime.now(timezone.utc)
     return now - timedelta(days=max_age_days), now + timedelta(hours=ahead_hours)
-
-
-def folder_name_bytes(name: Column) -> Column:
-    """Bytes of a partition value once Spark has written it into a folder name."""
-    return F.octet_length(F.regexp_replace(name, _ESCAPED_IN_FOLDER_NAMES, "%XX"))
-
-
-def unusable_name(name: Column) -> Column:
-    """True when a (non-empty) name cannot be a folder name, as Spark writes partitions."""
-    # Escaping at most triples a name, so only a name over a third of the limit is escaped to
-    # measure it (`&` stops at its left side): ordinary names skip the regex replace.
-    return name.rlike(_FORBIDDEN_IN_NAMES) | (
-        (F.octet_length(name) > MAX_NAME_BYTES // 3) & (folder_name_bytes(name) > MAX_NAME_BYTES))
 
 
 def read_raw_records(spark: SparkSession, raw_path: str) -> DataFrame:

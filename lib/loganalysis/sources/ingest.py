@@ -15,6 +15,7 @@ from typing import Callable
 
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
 
+from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, LOG_SCHEMA
 from loganalysis.sources import logformat
 from loganalysis.sources.logformat import ACCESS_TIME_FORMAT, TIME_UNITS_MS  # noqa: F401  (re-exported)
@@ -477,7 +478,15 @@ FORMATS: dict[str, InputFormat] = {
 def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     """Lines in the settings' format as canonical records, with a reason on lines that fail;
     lines that are not records (`non_record_lines`) are left out."""
-    return FORMATS[settings.input_format].parse(lines, settings)
+    return FORMATS[settings.input_format].parse(lines, settings).transform(with_name_checks)
+
+
+def with_name_checks(parsed: DataFrame) -> DataFrame:
+    """A parsed line whose service or environment no folder can carry (too long, a '/', a
+    control character) is quarantined as `bad_name:<field>`: raw logs are partitioned by them."""
+    reason = F.coalesce(F.col("reason"), *[F.when(unusable_name(F.col(name)), F.lit(f"bad_name:{name}"))
+                                           for name in NAME_FIELDS])
+    return parsed.withColumn("reason", reason)
 
 
 def non_record_lines(lines: DataFrame, settings: IngestSettings) -> DataFrame:
