@@ -209,15 +209,23 @@ _APACHE_OTHERS = set("lpqHAefkLnoPRXIOSC")
 _APACHE_TOKEN = re.compile(r"%([<>]?)(?:!?\d{3}(?:,\d{3})*)?(?:\{([^}]*)\})?([<>]?)([A-Za-z%])")
 
 
-def compile_apache(log_format: str) -> CompiledFormat:
-    """Apache httpd `LogFormat` string (mod_log_config) to a CompiledFormat."""
-    log_format = log_format.replace('\\"', '"')
-    tokens = list(_APACHE_TOKEN.finditer(log_format))
-    builder, position = _Builder(), 0
+def _directives(token_pattern: re.Pattern, log_format: str, builder: _Builder):
+    """Each directive of a format string with the literal text that follows it (up to the next
+    directive); the literal text around the directives goes to `builder` as it is passed."""
+    tokens = list(token_pattern.finditer(log_format))
+    position = 0
     for index, token in enumerate(tokens):
         builder.literal(log_format[position:token.start()])
         position = token.end()
-        following = log_format[position:tokens[index + 1].start() if index + 1 < len(tokens) else None]
+        yield token, log_format[position:tokens[index + 1].start() if index + 1 < len(tokens) else None]
+    builder.literal(log_format[position:])
+
+
+def compile_apache(log_format: str) -> CompiledFormat:
+    """Apache httpd `LogFormat` string (mod_log_config) to a CompiledFormat."""
+    log_format = log_format.replace('\\"', '"')
+    builder = _Builder()
+    for token, following in _directives(_APACHE_TOKEN, log_format, builder):
         argument, letter = token.group(2), token.group(4)
         if letter == "%":
             builder.literal("%")
@@ -240,7 +248,6 @@ def compile_apache(log_format: str) -> CompiledFormat:
                          or letter == "i" else r"\S*" if letter == "q" else r"\S+")
         else:
             raise ValueError(f"%{letter} in the Apache log format is not a known directive")
-    builder.literal(log_format[position:])
     return builder.compiled()
 
 
@@ -278,12 +285,8 @@ _UPSTREAM_TIMES = r"(-|\d+(?:\.\d+)?(?:(?:, | : )\d+(?:\.\d+)?)*)"
 
 def compile_nginx(log_format: str) -> CompiledFormat:
     """nginx `log_format` string (ngx_http_log_module) to a CompiledFormat."""
-    tokens = list(_NGINX_TOKEN.finditer(log_format))
-    builder, position = _Builder(), 0
-    for index, token in enumerate(tokens):
-        builder.literal(log_format[position:token.start()])
-        position = token.end()
-        following = log_format[position:tokens[index + 1].start() if index + 1 < len(tokens) else None]
+    builder = _Builder()
+    for token, following in _directives(_NGINX_TOKEN, log_format, builder):
         name = token.group(1) or token.group(2)
         if name == "time_local":
             builder.time_parts.append((builder.capture(_NGINX_TIME_LOCAL), ACCESS_TIME_FORMAT))
@@ -301,7 +304,6 @@ def compile_nginx(log_format: str) -> CompiledFormat:
         else:  # any other variable ($http_referer, $http_user_agent, $upstream_addr, ...)
             builder.skip(_free_text(following).replace("(", "(?:", 1) if following.startswith('"')
                          else r"\S*" if name in ("args", "query_string") else r"\S+")
-    builder.literal(log_format[position:])
     return builder.compiled()
 
 
