@@ -284,3 +284,15 @@ def test_evaluation_reports_extent_fragmentation_warm_up_and_kinds():
     kinds = evaluate.by_kind(matches).set_index("kind")
     assert kinds.loc["latency_spike", "recall"] == 0.5 and kinds.loc["traffic_drop", "truth_windows"] == 0
     assert kinds.loc["traffic_drop", "warmup_windows"] == 1
+
+
+def test_a_bucket_without_requests_is_scored_without_failing(spark):
+    """A minute with no traffic at all is a row of zero requests on the grid: its error rate's
+    floor (one request's worth) must not divide by zero."""
+    rows = [("svc", "prod", T0 + timedelta(minutes=i), BUCKET, 100, 1, 0.01, 50.0, 80.0) for i in range(40) if i != 20]
+    ts = spark.createDataFrame(rows, "service string, environment string, bucket timestamp, bucket_seconds int, "
+                                     "requests long, errors_5xx long, error_rate double, mean_ms double, p95_ms double")
+    config = anomalies.DetectorConfig(window_seconds=10 * BUCKET, min_history=5)
+    scored = anomalies.score_series(ts, BUCKET, config).where("bucket_requests = 0").toPandas()
+    assert sorted(scored["metric"]) == ["error_rate", "mean_ms", "p95_ms", "requests"]
+    assert scored.loc[scored["metric"] == "error_rate", "z_score"].isna().all()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_pipeline
+from loganalysis import stages
 from pyspark.sql import functions as F
 
 STAGES = ["01_generate_logs", "02_compute_metrics", "03_detect_anomalies", "04_aggregate_insights"]
@@ -21,7 +22,7 @@ PARQUET_OUTPUTS = ["ground_truth/incidents", "ground_truth/bad_lines", "clean_lo
                    "anomalies/explanations", "anomalies/evaluation", "anomalies/truth_matches",
                    "insights/headline"]
 
-CHARTS = {"01_generate_logs": 2, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 6}
+CHARTS = {"01_generate_logs": 2, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 7}
 
 pytestmark = pytest.mark.pipeline
 
@@ -59,15 +60,17 @@ def test_every_output_is_complete_and_non_empty(spark, first_run):
     assert not list((data / "_staging").iterdir())
 
 
-def test_pages_embed_charts_and_index_links_them(first_run):
+def test_pages_embed_charts_and_index_links_them(spark, first_run):
     work, _, _ = first_run
     run_dir = work / "reports/first"
     for stage in STAGES:
         assert (run_dir / f"{stage}.ipynb").exists()
         for page in (f"{stage}.html", f"{stage}.code.html"):
             assert (run_dir / page).exists()
-    # charts each stage draws, embedded as images (not linked files, not "<Figure ...>" text)
-    for stage, charts in CHARTS.items():
+    # charts each stage draws, embedded as images (not linked files, not "<Figure ...>" text);
+    # stage 04 adds one zoom chart per incident card
+    cards = min(spark.read.parquet(str(work / "data/anomalies/incidents")).count(), stages.CARDS)
+    for stage, charts in {**CHARTS, "04_aggregate_insights": CHARTS["04_aggregate_insights"] + cards}.items():
         html = (run_dir / f"{stage}.html").read_text()
         assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == charts, stage
         assert "<Figure size" not in html and "Traceback" not in html

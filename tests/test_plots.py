@@ -35,3 +35,23 @@ def test_labels_from_the_data_are_drawn_literally(name, fig):
     assert any(HOSTILE in text for text in texts), (name, texts)
     assert not any(a.get_parse_math() for a in fig.findobj(lambda a: hasattr(a, "get_parse_math"))
                    if a.get_text()), name
+
+
+def test_an_incident_zoom_has_a_panel_per_signal_with_band_baseline_flags_and_truth():
+    t = pd.date_range("2026-11-03 02:00", periods=30, freq="min")
+    rows = pd.concat([pd.DataFrame({"incident_id": "i1", "metric": metric, "bucket": t, "value": values,
+                                    "baseline": 100.0, "lower": 90.0, "upper": 110.0,
+                                    "flagged": [10 <= k < 20 for k in range(30)]})
+                      for metric, values in (("mean_ms", [100.0] * 10 + [300.0] * 10 + [100.0] * 10),
+                                             ("p95_ms", [100.0] * 10 + [500.0] * 10 + [100.0] * 10))])
+    incident = pd.DataFrame({"incident_id": ["i1"], "service": [HOSTILE], "environment": ["prod"],
+                             "metrics": [["mean_ms", "p95_ms"]], "severity": ["critical"],
+                             "start": [t[10]], "end": [t[20]]}).iloc[0]
+    truth = pd.DataFrame({"service": [HOSTILE], "environment": ["prod"], "start": [t[9]], "end": [t[21]]})
+    fig = plots.incident_zoom(rows, incident, truth, {"mean_ms": "ms", "p95_ms": "ms"})
+    axes = fig.get_axes()
+    assert [ax.get_title(loc="left") for ax in axes] == ["mean_ms", "p95_ms"]
+    names = [text.get_text() for text in axes[0].get_legend().get_texts()]
+    assert names == ["normal band", "baseline", "value", "flagged", "incident", "true window"]
+    assert len(axes[1].collections[1].get_offsets()) == 10  # the ten flagged buckets, marked
+    assert any(HOSTILE in text for text in _drawn_texts(fig))

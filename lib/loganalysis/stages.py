@@ -17,14 +17,14 @@ from functools import partial
 from typing import Callable
 
 import pandas as pd
-from pyspark.sql import SparkSession
+from pyspark.sql import SparkSession, functions as F
 
 from loganalysis.core.paths import DataPaths
-from loganalysis.core.schema import TRUTH_INCIDENT_SCHEMA
+from loganalysis.core.schema import SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
 from loganalysis.core.storage import StageOutputs, is_complete, read_parquet, stage_outputs
 from loganalysis.detect import anomalies, evaluate, explain, record_scores, reference
 from loganalysis.metrics import service_metrics, validation
-from loganalysis.report import insights
+from loganalysis.report import insights, tables
 from loganalysis.sources import generate, ingest
 from loganalysis.sources.traffic_plan import plan_traffic
 
@@ -218,12 +218,19 @@ def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: Stage
 
 # ---- 04: insights ------------------------------------------------------------------------------
 
+CARDS = 6  # incidents shown as a card with a zoom chart, worst first; the rest in a table
+
+
 @dataclass(frozen=True)
 class ReportTables:
     summary: pd.DataFrame     # one row per series
     timeseries: pd.DataFrame  # one row per series x bucket
     incidents: pd.DataFrame   # one row per incident, with its one-line explanation
     headline: pd.DataFrame    # the figures a reader wants first
+    story: list[str]          # what happened, in a few sentences
+    cards: pd.DataFrame       # the worst CARDS incidents, worst first
+    zooms: pd.DataFrame       # the scored buckets around each of them
+    truth: pd.DataFrame       # ground-truth windows, when the data root has them
 
 
 def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "") -> ReportTables:
@@ -232,12 +239,33 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "")
     summary = read_parquet(spark, paths.metrics.summary).orderBy("service", "environment").toPandas()
     timeseries = read_parquet(spark, paths.metrics.timeseries).toPandas()
     incidents = explained_incidents(spark, paths)
+    story = insights.story(summary, incidents, timeseries)
     headline = insights.headline(summary, incidents)
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_parquet(spark.createDataFrame(insights.summary_with_incident_counts(summary, incidents)),
                               paths.insights.headline)
-    insights.save_headline(headline, run_dir)
-    return ReportTables(summary, timeseries, incidents, headline)
+    insights.save_headline(headline, run_dir, story)
+    cards = tables.worst_first(incidents).head(CARDS)
+    truth = (read_parquet(spark, paths.ground_truth.incidents).toPandas()
+             if is_complete(spark, paths.ground_truth.incidents) else pd.DataFrame())
+    return ReportTables(summary, timeseries, incidents, headline, story, cards,
+                        scored_around(spark, paths, cards), truth)
+
+
+def scored_around(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame) -> pd.DataFrame:
+    """The scored buckets of each incident's series from before it starts to after it ends (a
+    handful of incidents, a few hundred buckets each: one broadcast join, then pandas)."""
+    scored = read_parquet(spark, paths.anomalies.scored_series)
+    if incidents.empty:
+        return scored.limit(0).toPandas().assign(incident_id=pd.Series(dtype=str))
+    padding = (incidents["end"] - incidents["start"]).clip(lower=pd.Timedelta(minutes=30)) * 2
+    windows = spark.createDataFrame(pd.DataFrame({
+        "incident_id": incidents["incident_id"], "service": incidents["service"],
+        "environment": incidents["environment"],
+        "from_bucket": incidents["start"] - padding, "to_bucket": incidents["end"] + padding}))
+    return (scored.join(F.broadcast(windows), SERIES_KEYS, "inner")
+            .where(F.col("bucket").between(F.col("from_bucket"), F.col("to_bucket")))
+            .drop("from_bucket", "to_bucket").toPandas())
 
 
 def explained_incidents(spark: SparkSession, paths: DataPaths) -> pd.DataFrame:

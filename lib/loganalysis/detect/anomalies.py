@@ -158,14 +158,17 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
         F.when(metric.isin(*LATENCY_METRICS), F.abs(center) * config.relative_floor)
         .when(metric == "requests", F.greatest(F.sqrt(F.abs(center)), F.abs(center) * config.relative_floor,
                                                F.lit(1.0)))
-        .otherwise(F.greatest(F.lit(config.error_rate_floor), 1 / F.col("bucket_requests")))
+        .otherwise(F.greatest(F.lit(config.error_rate_floor), F.try_divide(F.lit(1.0), F.col("bucket_requests"))))
     )
     scale = F.greatest(F.coalesce(F.col("spread"), F.lit(0.0)), floor)
+    scored = (F.col("history") >= config.min_history) & F.col("signal").isNotNull()
     return (
-        series.withColumn("z_score", F.when(
-            (F.col("history") >= config.min_history) & F.col("signal").isNotNull(),
-            F.try_divide(F.col("signal") - center, scale)))
+        series.withColumn("z_score", F.when(scored, F.try_divide(F.col("signal") - center, scale)))
         .withColumn("baseline", center)
+        # the spread z was measured in, and the band a point must leave to be flagged
+        .withColumn("spread", scale)
+        .withColumn("lower", center - config.threshold * scale)
+        .withColumn("upper", center + config.threshold * scale)
     )
 
 
@@ -189,7 +192,7 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
         .transform(lambda df: with_z_score(df, config))
         .transform(lambda df: with_flags(df, config))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
-                "z_score", "direction", "flagged")
+                "lower", "upper", "z_score", "direction", "flagged")
     )
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from loganalysis.report import tables
+
 
 def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     """The numbers a reader wants first: volume, error rate, p95, incidents, as one table."""
@@ -33,6 +35,37 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
 
 
+def story(summary: pd.DataFrame, incidents: pd.DataFrame, timeseries: pd.DataFrame) -> list[str]:
+    """What happened, in a few sentences generated from the data, worst incident first."""
+    hours = (timeseries["bucket"].max() - timeseries["bucket"].min()).total_seconds() / 3600 if len(timeseries) else 0
+    sentences = [f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} over {len(summary)} series "
+                 f"in {hours:,.0f} hours from {tables.minute(timeseries['bucket'].min()) if len(timeseries) else '-'}"
+                 + (": " + ", ".join(f"{n} {s}" for s, n in _severity_counts(incidents))
+                                            if len(incidents) else ".")]
+    if incidents.empty:
+        return sentences
+    worst = worst_incident(incidents)
+    moved = "; ".join(tables.describe_signal(s) for s in worst["signals"])
+    sentences.append(f"Worst: {worst['service']}/{worst['environment']}, {worst['severity']}, "
+                     f"{worst['minutes']:.0f} minutes from {tables.minute(worst['start'])}: {moved}.")
+    if isinstance(worst.get("explanation"), str) and worst["explanation"]:
+        sentences.append(f"Over-represented in it: {worst['explanation']}.")
+    cascades = incidents["cascade_id"].dropna().nunique()
+    if cascades:
+        sentences.append(f"{cascades} probable cascade{'s' if cascades != 1 else ''}: incidents of several "
+                         f"services overlapping in time.")
+    return sentences
+
+
+def worst_incident(incidents: pd.DataFrame) -> pd.Series:
+    return tables.worst_first(incidents).iloc[0]
+
+
+def _severity_counts(incidents: pd.DataFrame) -> list[tuple[str, int]]:
+    counts = incidents["severity"].value_counts()
+    return [(s, int(counts[s])) for s in ("critical", "major", "minor") if s in counts]
+
+
 def summary_with_incident_counts(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     """The per-series summary with how many incidents each series had (0 when none)."""
     counts = incidents.groupby(["service", "environment"]).size().rename("incidents").reset_index()
@@ -40,10 +73,12 @@ def summary_with_incident_counts(summary: pd.DataFrame, incidents: pd.DataFrame)
             .fillna({"incidents": 0}).astype({"incidents": "int64"}))
 
 
-def save_headline(table: pd.DataFrame, run_dir: str) -> None:
-    """Hand the headline to the runner for the run's index page."""
+def save_headline(table: pd.DataFrame, run_dir: str, sentences: list[str] = ()) -> None:
+    """Hand the story and the headline to the runner for the run's index page."""
     if run_dir:
-        Path(run_dir, "headline.json").write_text(json.dumps(dict(zip(table["figure"], table["value"])), indent=2))
+        figures = {**({"what happened": " ".join(sentences)} if sentences else {}),
+                   **dict(zip(table["figure"], table["value"]))}
+        Path(run_dir, "headline.json").write_text(json.dumps(figures, indent=2))
 
 
 def requests_per_hour(ts: pd.DataFrame) -> pd.DataFrame:

@@ -38,23 +38,36 @@ def lines_over_time(df: pd.DataFrame, x: str, y: str, hue: str, title: str, ylab
     return _finish(fig, ax, title, xlabel, ylabel)
 
 
-def incident_timeline(incidents: pd.DataFrame, start, end, title: str) -> plt.Figure:
-    """One row per series, a bar per incident spanning its start to end, labelled by kind."""
-    fig, ax = plt.subplots(figsize=(12, 0.5 * max(incidents.shape[0], 3) + 1.5))
+def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by: str = "kind",
+                      label: str = "magnitude") -> plt.Figure:
+    """One row per series, a bar per incident from its start to its end, coloured by `color_by`
+    (colour-blind safe) and labelled with it and `label`. Short incidents keep a visible width."""
+    series = (incidents["service"] + " / " + incidents["environment"]) if not incidents.empty else pd.Series(dtype=str)
+    rows = {name: row for row, name in enumerate(dict.fromkeys(series))}
+    fig, ax = plt.subplots(figsize=(12, 0.45 * max(len(rows), 3) + 1.6))
     if incidents.empty:
         ax.text(0.5, 0.5, "no incidents", ha="center", va="center", transform=ax.transAxes)
     else:
-        labels = (incidents["service"] + " / " + incidents["environment"]).tolist()
-        kinds = sorted(incidents["kind"].unique())
-        colors = dict(zip(kinds, sns.color_palette("Set1", len(kinds))))
-        for row, (label, incident) in enumerate(zip(labels, incidents.itertuples())):
-            width = (incident.end - incident.start)
-            ax.barh(row, width, left=incident.start, color=colors[incident.kind], height=0.6)
-            ax.text(incident.end, row, f"  {incident.kind} ×{incident.magnitude:g}", va="center", fontsize=9)
-        ax.set_yticks(range(len(labels)), labels)
+        groups = sorted(incidents[color_by].astype(str).unique())
+        colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
+        least = (pd.Timestamp(end) - pd.Timestamp(start)) / 300  # a bar never thinner than this
+        for name, incident in zip(series, incidents.itertuples()):
+            group = str(getattr(incident, color_by))
+            ax.barh(rows[name], max(incident.end - incident.start, least), left=incident.start,
+                    color=colors[group], height=0.6, label=group)
+            ax.text(incident.end, rows[name], f"  {group} {_short(getattr(incident, label))}", va="center", fontsize=9)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles))
+        ax.legend(unique.values(), unique.keys(), title=color_by, bbox_to_anchor=(1.01, 1), loc="upper left",
+                  frameon=False)
+        ax.set_yticks(list(rows.values()), list(rows))
         ax.invert_yaxis()
     ax.set_xlim(start, end)
     return _finish(fig, ax, title, "time (UTC)", "")
+
+
+def _short(value) -> str:
+    return f"x{value:g}" if isinstance(value, float) else str(value)
 
 
 def latency_histograms(hist: pd.DataFrame, title: str) -> plt.Figure:
@@ -66,26 +79,62 @@ def latency_histograms(hist: pd.DataFrame, title: str) -> plt.Figure:
     return _finish(fig, ax, title, "response time (ms, log scale)", "share of requests")
 
 
+MAX_PANELS = 8      # small multiples drawn; the rest are named in the title
+MAX_POINTS = 360    # points per line: finer than this is a hairball at report width
+
+
 def series_with_incidents(ts: pd.DataFrame, incidents: pd.DataFrame, y: str, title: str,
                           ylabel: str, facet: str = "service") -> plt.Figure:
-    """A metric over time, one panel per service (a line per environment), incidents shaded."""
-    panels = sorted(ts[facet].unique())
-    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 2.6 * len(panels)), sharex=True, squeeze=False)
+    """A metric over time, one panel per service (a line per environment), incidents shaded.
+
+    Readable at any number of series and any length: the panels are the services with the worst
+    incidents, then the busiest, at most MAX_PANELS (the others are named); each line is the
+    highest value per step of at most MAX_POINTS steps (an incident's peak survives the step);
+    every incident stays at least one step wide."""
+    panels = _panels(ts, incidents, facet)
+    start, end = ts["bucket"].min(), ts["bucket"].max()
+    step = max((end - start) / MAX_POINTS, pd.Timedelta(seconds=1)) if len(ts) else pd.Timedelta(minutes=1)
+    coarse = (ts[ts[facet].isin(panels)].assign(bucket=lambda df: df["bucket"].dt.floor(step))
+              .groupby([facet, "environment", "bucket"], as_index=False)[y].max())
+    environments = sorted(coarse["environment"].unique())
+    colors = dict(zip(environments, sns.color_palette("colorblind", len(environments))))
+    fig, axes = plt.subplots(max(len(panels), 1), 1, figsize=(12, 2.4 * max(len(panels), 1)), sharex=True,
+                             squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
-        sns.lineplot(data=ts[ts[facet] == panel], x="bucket", y=y, hue="environment", ax=ax,
-                     linewidth=1.0, legend=ax is axes[0, 0])
+        for environment, line in coarse[coarse[facet] == panel].groupby("environment"):
+            ax.plot(line["bucket"], line[y], color=colors[environment], linewidth=1.0, label=environment)
         for incident in incidents[incidents[facet] == panel].itertuples():
-            ax.axvspan(incident.start, incident.end, color=INCIDENT_COLOR, alpha=0.25, lw=0)
+            ax.axvspan(incident.start, max(incident.end, incident.start + step), color=INCIDENT_COLOR, alpha=0.3, lw=0)
         ax.set_ylabel(ylabel)
         ax.set_title(panel, loc="left", fontsize=11)
-    if axes[0, 0].get_legend():
-        axes[0, 0].legend(title="environment", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
-    fig.suptitle(title + "  (shaded: detected incidents)", x=0.01, ha="left", fontsize=13, fontweight="bold")
+    axes[0, 0].legend(title="environment", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    rest = sorted(set(ts[facet]) - set(panels))
+    note = f"; not drawn: {', '.join(rest[:10])}{' ...' if len(rest) > 10 else ''}" if rest else ""
+    fig.suptitle(f"{title}  (highest per {_duration(step)}; shaded: incidents{note})", x=0.01, ha="left",
+                 fontsize=13, fontweight="bold")
     axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
     axes[-1, 0].set_xlabel("time (UTC)")
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def _panels(ts: pd.DataFrame, incidents: pd.DataFrame, facet: str) -> list:
+    """The services with the worst incidents first, then the busiest, at most MAX_PANELS."""
+    worst = []
+    if not incidents.empty:
+        severity = incidents.get("severity", pd.Series("", index=incidents.index))
+        ranked = incidents.assign(rank=severity.map({"critical": 0, "major": 1, "minor": 2}).fillna(3),
+                                  size=-incidents.get("peak_z", pd.Series(0.0, index=incidents.index)).abs()
+                                  ).sort_values(["rank", "size"])
+        worst = list(dict.fromkeys(ranked[facet]))
+    busiest = list(ts.groupby(facet)["requests"].sum().sort_values(ascending=False).index) if "requests" in ts else []
+    return list(dict.fromkeys([*worst, *busiest, *sorted(ts[facet].unique())]))[:MAX_PANELS]
+
+
+def _duration(step: pd.Timedelta) -> str:
+    minutes = step.total_seconds() / 60
+    return f"{minutes / 60:.0f} h" if minutes >= 120 else f"{minutes:.0f} min" if minutes >= 1 else f"{step.total_seconds():.0f} s"
 
 
 def heatmap(table: pd.DataFrame, title: str, fmt: str, cbar_label: str, xlabel: str, ylabel: str) -> plt.Figure:
@@ -104,3 +153,41 @@ def bars(df: pd.DataFrame, x: str, y: str, hue: str | None, title: str, xlabel: 
     if hue:
         ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     return _finish(fig, ax, title, xlabel, ylabel)
+
+
+def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, units: dict) -> plt.Figure:
+    """What the detector saw for one incident: for each signal that moved, the value per bucket,
+    its baseline and the band it had to leave (baseline ± threshold × spread), the flagged
+    buckets, the incident shaded and, when known, the true window outlined."""
+    metrics = list(incident.metrics)
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(12, 2.3 * len(metrics) + 0.6), sharex=True, squeeze=False)
+    rows = scored[scored["incident_id"] == incident.incident_id].sort_values("bucket")
+    first, last = (rows["bucket"].min(), rows["bucket"].max()) if len(rows) else (incident.start, incident.end)
+    truth_here = (truth[(truth["service"] == incident.service) & (truth["environment"] == incident.environment)
+                        & (truth["end"] > first) & (truth["start"] < last)] if not truth.empty else truth)
+    for ax, metric in zip(axes[:, 0], metrics):
+        line = rows[rows["metric"] == metric]
+        # every scored metric is a count, a share or a duration: the band stops at zero
+        ax.fill_between(line["bucket"], line["lower"].clip(lower=0), line["upper"], color="#999999", alpha=0.25,
+                        lw=0, label="normal band")
+        ax.plot(line["bucket"], line["baseline"], color="#555555", linestyle="--", linewidth=1, label="baseline")
+        ax.plot(line["bucket"], line["value"], color=sns.color_palette("colorblind")[0], linewidth=1.3, label="value")
+        flagged = line[line["flagged"].fillna(False)]
+        ax.scatter(flagged["bucket"], flagged["value"], color=INCIDENT_COLOR, s=12, zorder=3, label="flagged")
+        ax.axvspan(incident.start, incident.end, color=INCIDENT_COLOR, alpha=0.12, lw=0, label="incident")
+        for window in truth_here.itertuples():
+            ax.axvspan(window.start, window.end, fill=False, edgecolor="black", linestyle=":", lw=1.2,
+                       label="true window")
+        ax.set_ylabel(units.get(metric, metric))
+        ax.set_title(metric, loc="left", fontsize=10)
+        ax.set_xlim(first, last)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    unique = dict(zip(names, handles))
+    axes[0, 0].legend(unique.values(), unique.keys(), bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    fig.suptitle(f"{incident.service} / {incident.environment}: {incident.severity}, from "
+                 f"{pd.Timestamp(incident.start):%b %d %H:%M} UTC", x=0.01, ha="left", fontsize=12, fontweight="bold")
+    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
+    axes[-1, 0].set_xlabel("time (UTC)")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

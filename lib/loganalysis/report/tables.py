@@ -4,6 +4,7 @@ z-scores to one decimal, sentences whole. Every notebook shows its tables throug
 
 from __future__ import annotations
 
+import html
 from typing import Callable
 
 import pandas as pd
@@ -11,6 +12,7 @@ from pandas.io.formats.style import Styler
 
 METRIC_NAMES = {"requests": "requests", "error_rate": "5xx rate", "mean_ms": "mean latency",
                 "p95_ms": "p95 latency"}
+UNITS = {"requests": "requests per bucket", "error_rate": "5xx share", "mean_ms": "ms", "p95_ms": "ms"}
 
 
 def count(value) -> str:
@@ -53,12 +55,19 @@ COLUMN_FORMATS: dict[str, Callable] = {
 
 def show(frame: pd.DataFrame, **formats: Callable) -> Styler:
     """The frame as a table for people: known columns formatted, `formats` on top, no index,
-    long text wrapped rather than cut."""
+    long text wrapped rather than cut, every cell and header HTML-escaped."""
     chosen = {column: fn for column, fn in {**COLUMN_FORMATS, **formats}.items() if column in frame.columns}
     chosen.update({column: two_decimals for column in frame.select_dtypes("float").columns if column not in chosen})
-    return (frame.reset_index(drop=True).style.format(chosen, na_rep="")
+    # escape="html": cells quote the logs (endpoints, messages), untrusted text for the page
+    return (frame.reset_index(drop=True).style.format(chosen, na_rep="", escape="html")
+            .format_index(escape="html", axis=1)
             .hide(axis="index")
             .set_properties(**{"white-space": "pre-wrap", "text-align": "left"}))
+
+
+def paragraphs(sentences: list[str]) -> str:
+    """Sentences as HTML paragraphs, escaped: they quote service names and log text."""
+    return "".join(f"<p style='font-size:1.1em'>{html.escape(sentence)}</p>" for sentence in sentences)
 
 
 def signal_value(metric: str, value) -> str:
@@ -77,13 +86,30 @@ def describe_signal(signal) -> str:
             f"{signal_value(metric, baseline)} ({ratio}z {signal['peak_z']:.1f})")
 
 
+def worst_first(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents by severity, then by how far their peak was from baseline."""
+    if incidents.empty:
+        return incidents
+    rank = incidents["severity"].map({"critical": 0, "major": 1, "minor": 2})
+    return (incidents.assign(_rank=rank, _size=-incidents["peak_z"].abs())
+            .sort_values(["_rank", "_size", "start"]).drop(columns=["_rank", "_size"]))
+
+
+def describe_incident(incident) -> str:
+    """One incident as a sentence: where, how bad, how long, what moved, what stood out."""
+    moved = "; ".join(describe_signal(signal) for signal in incident.signals)
+    explanation = getattr(incident, "explanation", None)
+    why = f" Over-represented: {explanation}." if isinstance(explanation, str) and explanation else ""
+    return (f"{incident.service} / {incident.environment}: {incident.severity}, {incident.minutes:.0f} minutes "
+            f"from {minute(incident.start)}. {moved}.{why}")
+
+
 def incident_table(incidents: pd.DataFrame) -> pd.DataFrame:
     """One row per incident, worst first: where, when, how long, how bad, what moved, why."""
     if incidents.empty:
         return pd.DataFrame(columns=["series", "start", "minutes", "severity", "what moved", "explanation",
                                      "cascade"])
-    order = incidents.assign(rank=incidents["severity"].map({"critical": 0, "major": 1, "minor": 2}),
-                             size=-incidents["peak_z"].abs()).sort_values(["rank", "size", "start"])
+    order = worst_first(incidents)
     return pd.DataFrame({
         "series": order["service"] + " / " + order["environment"],
         "start": order["start"],
