@@ -8,7 +8,7 @@ from loganalysis import stages
 from loganalysis.metrics import validation
 from loganalysis.core.paths import DataPaths
 from loganalysis.core.schema import LOG_SCHEMA
-from loganalysis.core.storage import read_parquet
+from loganalysis.core.storage import IncompleteOutputError, read_parquet
 
 GOOD = {"timestamp": "2026-11-02T10:00:00.000Z", "service": "api", "environment": "prod",
         "host": "h1", "level": "INFO", "status_code": 200, "response_time_ms": 12.5,
@@ -55,13 +55,19 @@ CASES = [
 ]
 
 
+def write_raw(root, text, folder="service=api/environment=prod"):
+    """`text` as one raw-logs file under `root`, which is then marked complete as stage 01 would."""
+    (root / folder).mkdir(parents=True)
+    (root / folder / "part-0.json").write_text(text, encoding="utf-8")
+    (root / "_SUCCESS").touch()
+    return str(root)
+
+
 @pytest.fixture(scope="module")
 def validated(spark, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("raw") / "service=api" / "environment=prod"
-    folder.mkdir(parents=True)
     # blank and whitespace-only lines are not records: the reader skips them, uncounted
-    (folder / "part-0.json").write_text("\n".join(text for text, _ in CASES) + "\n\n  \n\t\n")
-    records, seen = validation.counted(validation.read_raw_records(spark, str(folder.parents[1])))
+    raw = write_raw(tmp_path_factory.mktemp("raw"), "\n".join(text for text, _ in CASES) + "\n\n  \n\t\n")
+    records, seen = validation.counted(validation.read_raw_records(spark, raw))
     rows = validation.validate_records(records).collect()
     return validation.lines_counted(seen), rows
 
@@ -101,10 +107,8 @@ BAD_CASES = [case for case in CASES if case[1] is not None]
 
 @pytest.mark.parametrize("cases", [CASES, GOOD_CASES, BAD_CASES], ids=["mixed", "all clean", "all rejected"])
 def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tmp_path, cases):
-    folder = tmp_path / "raw_logs" / "service=api" / "environment=prod"
-    folder.mkdir(parents=True)
-    (folder / "part-0.json").write_text("\n".join(text for text, _ in cases) + "\n \n\n")  # blank lines: no records
     paths = DataPaths(str(tmp_path))
+    write_raw(tmp_path / "raw_logs", "\n".join(text for text, _ in cases) + "\n \n\n")  # blank lines: no records
 
     counts = stages.compute_metrics(spark, paths, 60, 5)
 
@@ -121,13 +125,11 @@ def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tm
 def test_the_timestamp_window_is_the_configured_one(spark, tmp_path):
     """A record is clean inside [now - max age, now + ahead] and out of range just outside."""
     from datetime import datetime, timezone
-    folder = tmp_path / "raw"
-    folder.mkdir()
     stamps = ["2026-11-01T09:59:59Z", "2026-11-01T10:00:00Z", "2026-11-02T10:00:00Z",
               "2026-11-03T10:00:00Z", "2026-11-03T10:00:01Z"]  # the window is [11-01 10:00, 11-03 10:00]
-    (folder / "part-0.json").write_text("\n".join(line(timestamp=t) for t in stamps) + "\n")
+    raw = write_raw(tmp_path / "raw", "\n".join(line(timestamp=t) for t in stamps) + "\n")
     window = validation.timestamp_window(datetime(2026, 11, 2, 10, tzinfo=timezone.utc), 1, 24)
-    rows = validation.validate_records(validation.read_raw_records(spark, str(folder)), window).collect()
+    rows = validation.validate_records(validation.read_raw_records(spark, raw), window).collect()
     assert sorted(r.reason or "clean" for r in rows) == ["clean"] * 3 + ["out_of_range:timestamp"] * 2
     assert validation.timestamp_window(datetime(2026, 11, 2, 10, tzinfo=timezone.utc), 1, 24) == (
         datetime(2026, 11, 1, 10, tzinfo=timezone.utc), datetime(2026, 11, 3, 10, tzinfo=timezone.utc))
@@ -140,10 +142,8 @@ def test_unusual_names_are_written_read_back_and_summarised_by_both_paths(spark,
     """Issue #22, cases 2 and 3: a non-ASCII or escaped name round-trips through the partition
     folders and the RDD summary; a name too long for a folder is quarantined, not fatal."""
     from loganalysis.metrics import rdd_summary, service_metrics
-    folder = tmp_path / "raw_logs" / "service=any" / "environment=prod"
-    folder.mkdir(parents=True)
     lines = [line(service=name) for name in NAMES] + [line(service="y" * 300), line(environment="é" * 120)]
-    (folder / "part-0.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_raw(tmp_path / "raw_logs", "\n".join(lines) + "\n", folder="service=any/environment=prod")
     paths = DataPaths(str(tmp_path))
 
     counts = stages.compute_metrics(spark, paths, 60, 5)
@@ -164,3 +164,17 @@ def test_the_stage_notebook_declares_the_documented_timestamp_window():
     declared = params.declared("02_compute_metrics")
     assert int(declared["max_timestamp_age_days"]["default"]) == validation.MAX_AGE_DAYS
     assert int(declared["max_timestamp_ahead_hours"]["default"]) == validation.AHEAD_HOURS
+
+
+def test_raw_logs_without_their_success_marker_are_refused(spark, tmp_path):
+    """Raw logs are read like every other stage output: a folder stage 01 never finished (no
+    `_SUCCESS`) is refused by name, by both raw readers and by the metrics stage."""
+    raw = write_raw(tmp_path / "raw_logs", line() + "\n")
+    assert validation.read_raw_records(spark, raw).count() == 1
+    (tmp_path / "raw_logs" / "_SUCCESS").unlink()
+    for read in (validation.read_raw_records, validation.read_raw_lines):
+        with pytest.raises(IncompleteOutputError, match=r"raw_logs has no _SUCCESS marker: run the stage"):
+            read(spark, raw)
+    with pytest.raises(IncompleteOutputError, match="has no _SUCCESS marker"):
+        stages.compute_metrics(spark, DataPaths(str(tmp_path)), 60, 5)
+    assert not (tmp_path / "clean_logs").exists()

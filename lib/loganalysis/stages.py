@@ -53,7 +53,7 @@ def generate_logs(spark: SparkSession, paths: DataPaths, settings: generate.Gene
         outputs.write_parquet(generate.bad_line_counts(spark, settings.n_records, settings.seed,
                                                        settings.bad_line_rate), paths.ground_truth.bad_lines)
         outputs.retire(paths.ground_truth.scoring_start)
-    return GeneratedLogs(cells, incidents, spark.read.text(paths.raw_logs).count(),
+    return GeneratedLogs(cells, incidents, validation.read_raw_lines(spark, paths.raw_logs).count(),
                          read_parquet(spark, paths.ground_truth.bad_lines).toPandas())
 
 
@@ -79,7 +79,7 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
             # Ground truth of an earlier run in this data root would be scored against these logs.
             outputs.retire(paths.ground_truth.incidents)
             outputs.retire(paths.ground_truth.scoring_start)
-    return {"lines_in": lines.count(), "lines_out": spark.read.text(paths.raw_logs).count(),
+    return {"lines_in": lines.count(), "lines_out": validation.read_raw_lines(spark, paths.raw_logs).count(),
             "quarantined": read_parquet(spark, paths.ingest_quarantine).count(),
             "not_records": ingest.non_record_lines(lines, settings).count()}
 

@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, functions 
 
 from loganalysis.core.schema import CORRUPT_RECORD, LOG_SCHEMA, RAW_JSON_SCHEMA, REQUIRED_FIELDS
 from loganalysis.core.names import NAME_FIELDS, unusable_name
-from loganalysis.core.storage import read_parquet
+from loganalysis.core.storage import read_parquet, require_complete
 
 # The documented range of every field. A value outside it is not a plausible measurement: the
 # line is quarantined with `out_of_range:<field>`, never fixed.
@@ -38,7 +38,9 @@ def timestamp_window(now: datetime | None = None, max_age_days: int = MAX_AGE_DA
 def read_raw_records(spark: SparkSession, raw_path: str) -> DataFrame:
     """Raw JSON lines parsed with the canonical types; a line that cannot be typed keeps its
     text in `_corrupt_record`. Folder names are not read as columns (recursive lookup), so a
-    line missing its service is caught, not silently filled in from its folder."""
+    line missing its service is caught, not silently filled in from its folder.
+    Raw logs are a stage output like any other: a folder without `_SUCCESS` is refused."""
+    require_complete(spark, raw_path)
     return (
         spark.read.schema(TYPED_JSON_SCHEMA)
         .option("mode", "PERMISSIVE")
@@ -46,6 +48,12 @@ def read_raw_records(spark: SparkSession, raw_path: str) -> DataFrame:
         .option("recursiveFileLookup", "true")
         .json(raw_path)
     )
+
+
+def read_raw_lines(spark: SparkSession, raw_path: str) -> DataFrame:
+    """The raw logs as text, one row per line (`value`), refused without `_SUCCESS`."""
+    require_complete(spark, raw_path)
+    return spark.read.text(raw_path)
 
 
 # The typed parse is the fast path for the many good lines; a line it cannot type is parsed
