@@ -198,10 +198,8 @@ def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: Stage
                      if is_complete(spark, paths.ground_truth.scoring_start) else None)
     events = evaluate.incidents_as_events(outputs.read_parquet(paths.anomalies.incidents).toPandas())
     tolerance = pd.Timedelta(minutes=scoring.match_tolerance_minutes)
-    scored = outputs.read_parquet(paths.anomalies.scored_series)
-    matches, summary = evaluate.score(events, truth, tolerance, scoring_start,
-                                      warmup_end=anomalies.first_scored_bucket(scored).toPandas(),
-                                      days=anomalies.days_covered(scored))
+    warmup_end, days = evaluate.scored_coverage(outputs.read_parquet(paths.anomalies.scored_series))
+    matches, summary = evaluate.score(events, truth, tolerance, scoring_start, warmup_end=warmup_end, days=days)
     matches_df, summary_df = evaluate.as_spark(spark, matches, summary)
     outputs.write_parquet(summary_df, paths.anomalies.evaluation)
     outputs.write_parquet(matches_df, paths.anomalies.truth_matches)

@@ -8,7 +8,7 @@ SRE would count pages; an event is a true positive when it overlaps a truth wind
 from __future__ import annotations
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession, types as T
+from pyspark.sql import DataFrame, SparkSession, functions as F, types as T
 
 from loganalysis.core.schema import EVALUATION_SCHEMA, SERIES_KEYS, TRUTH_MATCH_SCHEMA
 
@@ -24,6 +24,22 @@ def incidents_as_events(incidents: pd.DataFrame) -> pd.DataFrame:
 def _overlaps(event, truth, tolerance: pd.Timedelta) -> bool:
     return (event.service == truth.service and event.environment == truth.environment
             and event.start < truth.end + tolerance and event.end > truth.start)
+
+
+def scored_coverage(scored: DataFrame) -> tuple[pd.DataFrame, float]:
+    """What the scored series (anomalies/scored_series) covered, in one aggregate: per series
+    (service, environment, start) the first bucket any metric was scored in, before which the
+    detector was warming up and could catch nothing (a series never scored has no row); and the
+    days from the first to the last bucket of all series, to turn false events into a rate."""
+    per_series = (
+        scored.groupBy(*SERIES_KEYS)
+        .agg(F.min(F.when(F.col("z_score").isNotNull(), F.col("bucket"))).alias("start"),
+             F.min("bucket").alias("first_bucket"), F.max("bucket").alias("last_bucket"))
+        .toPandas()  # one row per series
+    )
+    warmup_end = per_series.dropna(subset=["start"])[[*SERIES_KEYS, "start"]].reset_index(drop=True)
+    span = per_series["last_bucket"].max() - per_series["first_bucket"].min() if len(per_series) else None
+    return warmup_end, span.total_seconds() / 86_400 if span is not None else 0.0
 
 
 def score(events: pd.DataFrame, truth: pd.DataFrame, tolerance: pd.Timedelta = pd.Timedelta(0),
