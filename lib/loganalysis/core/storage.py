@@ -1,15 +1,24 @@
 """Whole-or-nothing outputs.
 
-A stage writes every output into a staging folder and swaps them all into place only when
-the last one is complete. Readers refuse an output without Spark's `_SUCCESS` marker, so a
-half-written folder is never mistaken for a result. Paths go through Hadoop's FileSystem API,
-so the same code serves local folders, `file://`, `hdfs://` and `s3a://` URIs.
+A stage writes every output into a staging folder. When the last one is complete it writes a
+commit journal (`_COMMIT`, the list of moves) into that folder in one atomic rename, and only
+then swaps the outputs into place one by one. The journal is the commit point:
+- killed before it, the stage committed nothing: every output is the previous generation, and
+  the next stage removes the dead run's staging folder;
+- killed after it, the stage committed everything: whoever comes next (the next stage, or any
+  reader of an output in that data root) finishes the moves the journal lists before it reads
+  (roll forward; every move can be repeated), so nobody sees a mix of old and new outputs.
+Readers refuse an output without Spark's `_SUCCESS` marker, so a half-written folder is never
+mistaken for a result. Paths go through Hadoop's FileSystem API, so the same code serves local
+folders, `file://`, `hdfs://` and `s3a://` URIs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -26,6 +35,12 @@ SUCCESS_MARKER = "_SUCCESS"
 # partition id >= n raise, after the tasks before it have written their files. It proves a
 # failure mid-write leaves the previous outputs intact.
 FAULT_ENV = "LOGANALYSIS_FAIL_WRITE"
+# Test hook: "<n>" kills the committing process (SIGKILL: no cleanup runs) after it has swapped
+# n outputs into place, to prove a kill during a commit leaves one generation, not a mix.
+KILL_IN_COMMIT_ENV = "LOGANALYSIS_KILL_IN_COMMIT"
+
+COMMIT_JOURNAL = "_COMMIT"
+STAGING_FOLDER = "_staging"  # under a data root; the journals of its stages live there
 
 # Columns that are unique to nearly every record gain nothing from Parquet's dictionary
 # encoding: the writer builds a dictionary, finds it too big, falls back to plain and pays for
@@ -50,6 +65,7 @@ def path_exists(spark: SparkSession, path: str) -> bool:
 
 
 def is_complete(spark: SparkSession, path: str) -> bool:
+    finish_interrupted_commits_above(spark, path)
     return path_exists(spark, f"{path.rstrip('/')}/{SUCCESS_MARKER}")
 
 
@@ -177,17 +193,68 @@ class StageOutputs:
         return read_parquet(self.spark, self.staged_path(final_path), schema)
 
     def commit(self) -> None:
-        """Swap every staged output into place: the old one aside, the new one in, the old one gone."""
-        for final_path, staged in self._staged.items():
+        """Write the journal of moves (the commit point), then carry the moves out."""
+        for staged in self._staged.values():
             require_complete(self.spark, staged)
-        for final_path, staged in self._staged.items():
-            retired = f"{staged}-retired"
-            if path_exists(self.spark, final_path):
-                _rename(self.spark, final_path, retired)
-            _rename(self.spark, staged, final_path)
-            delete(self.spark, retired)
-        for final_path in self._retired:
-            delete(self.spark, final_path)
+        moves = [{"staged": staged, "final": final} for final, staged in self._staged.items()]
+        _write_atomically(self.spark, f"{self.staging_root}/{COMMIT_JOURNAL}",
+                          "".join(json.dumps(entry) + "\n" for entry in
+                                  moves + [{"retire": final} for final in self._retired]))
+        kill_after = os.environ.get(KILL_IN_COMMIT_ENV)
+        name = self.staging_root.rsplit("/", 1)[-1]
+        _COMMITS_UNDER_WAY.add(name)
+        try:
+            _roll_forward(self.spark, self.staging_root, int(kill_after) if kill_after else None)
+        finally:
+            _COMMITS_UNDER_WAY.discard(name)
+
+
+def _write_atomically(spark: SparkSession, path: str, text: str) -> None:
+    """A small file written under another name and renamed into place: all of it or none."""
+    fs, target = _jvm_path(spark, path)
+    _, writing = _jvm_path(spark, f"{path}.writing")
+    stream = fs.create(writing, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+        stream.hsync()
+    finally:
+        stream.close()
+    if not fs.rename(writing, target):
+        raise OSError(f"could not write {path}")
+
+
+def _read_text(spark: SparkSession, path: str) -> str:
+    fs, hadoop_path = _jvm_path(spark, path)
+    stream = fs.open(hadoop_path)
+    try:
+        return bytes(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+    finally:
+        stream.close()
+
+
+def _move_into_place(spark: SparkSession, staged: str, final: str) -> None:
+    """Staged output in, previous one out. Safe to repeat after an interruption at any step:
+    a staged folder that is gone has been moved in already."""
+    replaced = f"{staged}-replaced"
+    if path_exists(spark, staged):
+        if path_exists(spark, final):
+            _rename(spark, final, replaced)
+        _rename(spark, staged, final)
+    delete(spark, replaced)
+
+
+def _roll_forward(spark: SparkSession, staging_root: str, kill_after: int | None = None) -> None:
+    """Carry out the moves and removals the journal in `staging_root` lists, then drop it."""
+    journal = f"{staging_root}/{COMMIT_JOURNAL}"
+    entries = [json.loads(line) for line in _read_text(spark, journal).splitlines() if line]
+    for done, entry in enumerate(entry for entry in entries if "staged" in entry):
+        if done == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        _move_into_place(spark, entry["staged"], entry["final"])
+    for entry in entries:
+        if "retire" in entry:
+            delete(spark, entry["retire"])
+    delete(spark, journal)
 
 
 # A stage's staging folder is named after the process that writes it, `<host>-<pid>-<uuid>`, so
@@ -197,6 +264,11 @@ _STAGING_NAME = re.compile(r"(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}")
 # Folders named by a bare uuid were staged before names carried their process; one untouched
 # this long belongs to no running stage.
 _UNOWNED_STAGING_AGE_SECONDS = 24 * 3600
+# A commit is a few renames (copies, on object stores): a journal this old on another host, whose
+# process cannot be asked, belongs to a run that died. A live commit is waited for this long.
+_FOREIGN_COMMIT_SECONDS = 3600
+_COMMIT_WAIT_SECONDS = 300
+_COMMITS_UNDER_WAY: set[str] = set()  # staging folders this process is committing right now
 
 
 def _process_alive(pid: int) -> bool:
@@ -209,27 +281,89 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _owner_gone(status, host: str, now_ms: float) -> bool:
+    """Whether the stage run that owns a staging folder has ended without cleaning up."""
+    name = status.getPath().getName()
+    owner = _STAGING_NAME.fullmatch(name)
+    if owner:
+        if owner["host"] == host:
+            return not _process_alive(int(owner["pid"]))
+        return False  # another host's process: it cannot be asked
+    return (re.fullmatch(r"[0-9a-f]{32}", name) is not None
+            and now_ms - status.getModificationTime() > _UNOWNED_STAGING_AGE_SECONDS * 1000)
+
+
+def _commit_stopped(status, journal, host: str) -> bool:
+    """Whether a journal's commit is no longer being carried out: its process is gone, or it is
+    this process and not committing now (its roll forward raised), or it is too old to be live."""
+    if status.getPath().getName() in _COMMITS_UNDER_WAY:
+        return False
+    owner = _STAGING_NAME.fullmatch(status.getPath().getName())
+    if owner and owner["host"] == host and int(owner["pid"]) == os.getpid():
+        return True
+    now_ms = time.time() * 1000
+    return _owner_gone(status, host, now_ms) or now_ms - journal.getModificationTime() > _FOREIGN_COMMIT_SECONDS * 1000
+
+
+def _journal_status(spark: SparkSession, folder: str):
+    fs, journal = _jvm_path(spark, f"{folder}/{COMMIT_JOURNAL}")
+    return fs.getFileStatus(journal) if fs.exists(journal) else None
+
+
+def finish_interrupted_commits(spark: SparkSession, staging_parent: str) -> list[str]:
+    """Finish the commits that stage runs of this data root began and did not end (killed after
+    their journal was written), so readers see their new outputs, all of them. A commit still
+    under way in another live process is waited for. Returns the staging folders finished."""
+    fs, parent = _jvm_path(spark, staging_parent)
+    if not fs.exists(parent):
+        return []
+    host, finished, waited = socket.gethostname(), [], 0.0
+    for status in fs.listStatus(parent):
+        folder = f"{staging_parent.rstrip('/')}/{status.getPath().getName()}"
+        while (journal := _journal_status(spark, folder)) is not None:
+            if _commit_stopped(status, journal, host):
+                _roll_forward(spark, folder)
+                delete(spark, folder)
+                finished.append(status.getPath().getName())
+                print(f"finished the commit of {folder}: its run ended during the commit (killed?); "
+                      "every output it lists is now the new one", file=sys.stderr)
+                break
+            if waited > _COMMIT_WAIT_SECONDS:
+                raise IncompleteOutputError(f"{folder} is being committed by a running stage: try again when it ends")
+            time.sleep(0.2)
+            waited += 0.2
+    return finished
+
+
+def finish_interrupted_commits_above(spark: SparkSession, path: str) -> None:
+    """Before an output is read: finish any interrupted commit in the data root it belongs to
+    (the nearest folder above it that holds a staging folder)."""
+    fs, folder = _jvm_path(spark, path)
+    folder = folder.getParent()
+    while folder is not None:
+        staging = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(folder, STAGING_FOLDER)
+        if fs.exists(staging):
+            finish_interrupted_commits(spark, staging.toString())
+            return
+        folder = folder.getParent()
+
+
 def remove_abandoned_staging(spark: SparkSession, staging_parent: str) -> list[str]:
-    """Delete the staging folders under `staging_parent` left by stage runs that died: their
-    process (on this host) is gone. Folders of live processes, and of other hosts, are kept.
+    """Delete the staging folders under `staging_parent` left by stage runs that died before
+    their commit point: their process (on this host) is gone. A folder with a commit journal
+    is finished first. Folders of live processes, and of other hosts, are kept.
     Returns the names removed."""
+    finish_interrupted_commits(spark, staging_parent)
     fs, parent = _jvm_path(spark, staging_parent)
     if not fs.exists(parent):
         return []
     host, now_ms, removed = socket.gethostname(), time.time() * 1000, []
     for status in fs.listStatus(parent):
-        name = status.getPath().getName()
-        owner = _STAGING_NAME.fullmatch(name)
-        if owner:
-            abandoned = owner["host"] == host and not _process_alive(int(owner["pid"]))
-        else:
-            abandoned = (re.fullmatch(r"[0-9a-f]{32}", name) is not None
-                         and now_ms - status.getModificationTime() > _UNOWNED_STAGING_AGE_SECONDS * 1000)
-        if abandoned:
+        if _owner_gone(status, host, now_ms):
             fs.delete(status.getPath(), True)
-            removed.append(name)
-            print(f"removed {staging_parent.rstrip('/')}/{name}: staged by a run that ended without "
-                  f"cleaning up (killed?)", file=sys.stderr)
+            removed.append(status.getPath().getName())
+            print(f"removed {staging_parent.rstrip('/')}/{status.getPath().getName()}: staged by a run that "
+                  "ended before its commit (killed?); its outputs were never visible", file=sys.stderr)
     return removed
 
 
@@ -244,4 +378,8 @@ def stage_outputs(spark: SparkSession, staging_parent: str) -> Iterator[StageOut
         yield outputs
         outputs.commit()
     finally:
-        delete(spark, staging_root)
+        if _journal_status(spark, staging_root) is None:
+            delete(spark, staging_root)
+        else:  # past the commit point: the next reader or stage finishes the moves
+            print(f"{staging_root}: the commit stopped part way; the next read of this data root "
+                  "finishes it", file=sys.stderr)
