@@ -48,7 +48,7 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     in_incident = (ts >= F.col("start")) & affected(F.col("metrics"))
     tagged = (
         enriched.where(_within_any(windows.collect()))
-        .join(F.broadcast(windows), SERIES_KEYS)
+        .join(F.broadcast(windows), SERIES_KEYS, how="inner")
         .where((ts >= F.col("baseline_start")) & (ts < F.col("end")))
         .withColumn("period", F.when(in_incident, "incident").when(ts < F.col("start"), "baseline"))
         .where(F.col("period").isNotNull())
@@ -64,19 +64,17 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     # Shares within one incident and dimension: the frame is the whole group on purpose.
     group = W.partitionBy("incident_id", "dimension").rowsBetween(W.unboundedPreceding, W.unboundedFollowing)
     ranked = W.partitionBy("incident_id", "dimension").orderBy(F.col("excess_share").desc(), "value")
+    # An incident can have no affected requests (no record slow enough), a series no baseline
+    # traffic: try_divide makes those shares null instead of failing the stage.
+    incident_share = F.try_divide("incident_requests", F.sum("incident_requests").over(group))
+    baseline_share = F.coalesce(F.try_divide("baseline_requests", F.sum("baseline_requests").over(group)), F.lit(0.0))
     return (
-        counts
-        # An incident can have no affected requests (no record slow enough), a series no
-        # baseline traffic: try_divide makes those shares null instead of failing the stage.
-        .withColumn("incident_share", F.try_divide("incident_requests", F.sum("incident_requests").over(group)))
-        .withColumn("baseline_share", F.coalesce(
-            F.try_divide("baseline_requests", F.sum("baseline_requests").over(group)), F.lit(0.0)))
-        .withColumn("excess_share", F.col("incident_share") - F.col("baseline_share"))
+        counts.select("*", incident_share.alias("incident_share"), baseline_share.alias("baseline_share"),
+                      (incident_share - baseline_share).alias("excess_share"))
         .where(F.col("excess_share") > 0)
-        .withColumn("rank", F.row_number().over(ranked))
+        .select("incident_id", "dimension", F.row_number().over(ranked).alias("rank"), "value", "incident_requests",
+                "incident_share", "baseline_share", "excess_share")
         .where(F.col("rank") <= top)
-        .select("incident_id", "dimension", "rank", "value", "incident_requests", "incident_share",
-                "baseline_share", "excess_share")
     )
 
 

@@ -35,7 +35,7 @@ def trailing_latency_baseline(sums: DataFrame, bucket_seconds: int, window_secon
         sums.groupBy(*SERIES_KEYS).agg(F.min("bucket").alias("first"), F.max("bucket").alias("last"))
         .select(*SERIES_KEYS, F.explode(F.sequence(
             "first", "last", F.expr(f"INTERVAL {bucket_seconds} SECONDS"))).alias("bucket"))
-        .join(sums, [*SERIES_KEYS, "bucket"], "left")
+        .join(sums, [*SERIES_KEYS, "bucket"], how="left")
         .fillna({"n": 0, "s1": 0.0, "s2": 0.0})
     )
     # Running totals need only the rows up to the current one; the frame is explicit so Spark
@@ -47,9 +47,7 @@ def trailing_latency_baseline(sums: DataFrame, bucket_seconds: int, window_secon
         # total up to the previous bucket minus total up to `span + 1` buckets back
         return F.lag(f"cum_{col}", 1, 0).over(ordered) - F.lag(f"cum_{col}", span + 1, 0).over(ordered)
 
-    with_totals = grid
-    for col in ("n", "s1", "s2"):
-        with_totals = with_totals.withColumn(f"cum_{col}", F.sum(col).over(running))
+    with_totals = grid.select("*", *[F.sum(col).over(running).alias(f"cum_{col}") for col in ("n", "s1", "s2")])
     n, s1, s2 = (F.col(f"w_{c}") for c in ("n", "s1", "s2"))
     # a single-record baseline has no spread: try_divide turns n - 1 = 0 into null, not an error
     variance = F.greatest(F.try_divide(s2 - s1 * s1 / n, n - 1), F.lit(0.0))
@@ -67,7 +65,7 @@ def with_baseline(records: DataFrame, baseline: DataFrame, bucket_seconds: int) 
     return (
         records.transform(lambda df: with_bucket(df, bucket_seconds))
         # The baseline has one row per series x bucket: small enough to broadcast to every task.
-        .join(F.broadcast(baseline), [*SERIES_KEYS, "bucket"], "left")
+        .join(F.broadcast(baseline), [*SERIES_KEYS, "bucket"], how="left")
     )
 
 
@@ -78,6 +76,6 @@ def with_record_z_scores(records: DataFrame, baseline: DataFrame, bucket_seconds
                        F.lit(absolute_floor_ms))
     return (
         with_baseline(records, baseline, bucket_seconds)
-        .withColumn("z_score", F.try_divide(F.col("response_time_ms") - F.col("baseline_mean_ms"), scale))
-        .select(*records.columns, "z_score")
+        .select(*records.columns, F.try_divide(F.col("response_time_ms") - F.col("baseline_mean_ms"), scale)
+                .alias("z_score"))
     )

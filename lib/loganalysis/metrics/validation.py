@@ -116,6 +116,8 @@ def check_records(records: DataFrame, window: tuple[datetime, datetime] | None =
     corrupt = F.col(CORRUPT_RECORD)
     reason = F.when(corrupt.isNotNull(), F.lit(UNTYPED)).otherwise(typed_reason(window or timestamp_window()))
     rejected = F.col("reason").isNotNull()
+    # Steps, not one select: `reason` (every check) is computed once, and the columns after it
+    # only test it.
     return (
         records.withColumn("reason", reason)
         .withColumn("raw_line", F.when(rejected, F.coalesce(corrupt, F.to_json(F.struct(*LOG_SCHEMA.names)))))
@@ -200,8 +202,7 @@ def lines_counted(seen: Observation) -> int:
 def quarantine_by_reason(quarantine: DataFrame) -> DataFrame:
     return (
         quarantine.groupBy("reason").agg(F.count(F.lit(1)).alias("lines"))
-        .withColumn("kind", reason_category())
-        .select("kind", "reason", "lines")
+        .select(reason_category().alias("kind"), "reason", "lines")
         .orderBy(F.col("lines").desc(), "reason")
     )
 

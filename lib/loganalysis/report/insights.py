@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from loganalysis.core.schema import SERIES_KEYS
 from loganalysis.report import tables
 
 
@@ -68,8 +69,8 @@ def _severity_counts(incidents: pd.DataFrame) -> list[tuple[str, int]]:
 
 def summary_with_incident_counts(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     """The per-series summary with how many incidents each series had (0 when none)."""
-    counts = incidents.groupby(["service", "environment"]).size().rename("incidents").reset_index()
-    return (summary.merge(counts, on=["service", "environment"], how="left")
+    counts = incidents.groupby(SERIES_KEYS).size().rename("incidents").reset_index()
+    return (summary.merge(counts, on=SERIES_KEYS, how="left")
             .fillna({"incidents": 0}).astype({"incidents": "int64"}))
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from faker import Faker
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F
 
-from loganalysis.core.schema import LOG_FIELDS, TRUTH_INCIDENT_SCHEMA
+from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
 from loganalysis.sources.traffic_plan import DEFAULT_SERVICES, INCIDENT_KINDS, IncidentSpec
 
 BAD_LINE_KINDS = ("malformed_json", "missing_field", "wrong_type", "out_of_range")
@@ -141,8 +141,8 @@ def cells_frame(spark: SparkSession, cells: pd.DataFrame, services: dict, pools:
         cells[cells["n"] > 0].assign(minute_ms=lambda c: c["minute"].astype("int64") // 10**6)
         [["service", "environment", "minute_ms", "n", "first_id", "latency_factor", "error_rate"]])
     return (
-        plan.join(F.broadcast(endpoints), "service")
-        .join(F.broadcast(hosts), ["service", "environment"])
+        plan.join(F.broadcast(endpoints), "service", how="inner")
+        .join(F.broadcast(hosts), SERIES_KEYS, how="inner")
         .repartitionByRange(n_partitions, "first_id")
     )
 
@@ -163,32 +163,35 @@ def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
     u_endpoint = uniform(seed, "endpoint")
     endpoint_index = F.size(F.filter("cum_weights", lambda w: w <= u_endpoint)) + 1
     u_status = uniform(seed, "status")
+    method = F.element_at("methods", endpoint_index)
     status = (
         F.when(u_status < F.col("error_rate"), pick(F.lit(_STATUS_5XX), uniform(seed, "5xx")))
         .when(u_status < F.col("error_rate") + 0.03, pick(F.lit(_STATUS_4XX), uniform(seed, "4xx")))
-        .when((F.col("method") == "GET") & (uniform(seed, "304") < 0.05), F.lit(304))
-        .when(F.col("method") == "POST", F.lit(201))
+        .when((method == "GET") & (uniform(seed, "304") < 0.05), F.lit(304))
+        .when(method == "POST", F.lit(201))
         .otherwise(F.lit(200))
     )
+    trace_half = [F.lpad(F.lower(F.hex(F.xxhash64(F.lit(seed), "id", F.lit(f"trace-{half}")))), 16, "0")
+                  for half in "ab"]
     return (
-        df
-        .withColumn("timestamp", F.timestamp_millis(
-            F.col("minute_ms") + F.floor(uniform(seed, "ms") * 60_000).cast("long")))
-        .withColumn("method", F.element_at("methods", endpoint_index))
-        .withColumn("endpoint", F.element_at("paths", endpoint_index))
-        .withColumn("response_time_ms", F.round(
-            F.element_at("medians", endpoint_index) * F.col("latency_factor")
-            * F.exp(F.col("sigma") * standard_normal(seed, "latency")), 1))
-        .withColumn("status_code", status.cast("int"))
-        .withColumn("host", pick(F.col("hosts"), uniform(seed, "host")))
-        .withColumn("client_ip", pick(F.lit(pools["client_ips"]), uniform(seed, "ip")))
-        .withColumn("user_id", pick(F.lit(pools["user_ids"]), uniform(seed, "user")))
-        .withColumn("trace_id", F.concat(
-            F.lpad(F.lower(F.hex(F.xxhash64(F.lit(seed), "id", F.lit("trace-a")))), 16, "0"),
-            F.lpad(F.lower(F.hex(F.xxhash64(F.lit(seed), "id", F.lit("trace-b")))), 16, "0")))
-        .withColumn("bytes_sent", F.when(
-            F.col("status_code") == 304, F.lit(0)).otherwise(
-            F.round(F.exp(F.lit(7.5) + standard_normal(seed, "bytes"))).cast("long")))
+        df.select(
+            "*",
+            F.timestamp_millis(F.col("minute_ms") + F.floor(uniform(seed, "ms") * 60_000).cast("long"))
+            .alias("timestamp"),
+            method.alias("method"),
+            F.element_at("paths", endpoint_index).alias("endpoint"),
+            F.round(F.element_at("medians", endpoint_index) * F.col("latency_factor")
+                    * F.exp(F.col("sigma") * standard_normal(seed, "latency")), 1).alias("response_time_ms"),
+            status.cast("int").alias("status_code"),
+            pick(F.col("hosts"), uniform(seed, "host")).alias("host"),
+            pick(F.lit(pools["client_ips"]), uniform(seed, "ip")).alias("client_ip"),
+            pick(F.lit(pools["user_ids"]), uniform(seed, "user")).alias("user_id"),
+            F.concat(*trace_half).alias("trace_id"),
+        )
+        # A step of its own: the size follows the status, which is drawn once per record.
+        .select("*", F.when(F.col("status_code") == 304, F.lit(0))
+                .otherwise(F.round(F.exp(F.lit(7.5) + standard_normal(seed, "bytes"))).cast("long"))
+                .alias("bytes_sent"))
     )
 
 
@@ -217,7 +220,7 @@ def with_level_and_message(df: DataFrame, seed: int, pools: dict,
                              F.col("response_time_ms").cast("string"), F.lit(" ms")))
         .otherwise(F.concat(request, F.lit(" completed with "), status.cast("string")))
     )
-    return df.withColumn("level", level).withColumn("message", message)
+    return df.select("*", level.alias("level"), message.alias("message"))
 
 
 def json_line(seed: int, bad_line_rate: float) -> Column:
