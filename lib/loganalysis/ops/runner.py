@@ -1,9 +1,9 @@
 """Run the stage notebooks in order through papermill and publish the run.
 
 `python -m loganalysis run --params params/default.yaml` validates the parameters, executes
-each stage into reports/<run-id>/, renders HTML with and without code, and writes
-index.html and manifest.json. It stops at the first failing stage (still rendering it) and
-exits non-zero.
+each stage into reports/<run-id>/ (all in one kernel, so one Spark application: `ops/kernel.py`),
+renders HTML with and without code, and writes index.html and manifest.json. It stops at the
+first failing stage (still rendering it) and exits non-zero.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import papermill
 import pyspark
 
 import loganalysis
+from loganalysis.ops import kernel
 from loganalysis.ops import params as parameters
 from loganalysis.ops import run_lock
 from loganalysis.ops import stage_counts
@@ -95,16 +96,17 @@ def _error_summary(error: Exception) -> str:
     return root_cause(type(cause).__name__, str(cause))
 
 
-def _run_stage(stage: str, stage_params: dict, run_dir: Path) -> dict:
-    """Execute one stage notebook; return its record for the manifest."""
+def _run_stage(stage: str, stage_params: dict, run_dir: Path, shared_kernel) -> dict:
+    """Execute one stage notebook in the run's kernel; return its record for the manifest."""
     executed = run_dir / f"{stage}.ipynb"
     started = time.monotonic()
     record = {"name": stage, "notebook": executed.name, "parameters": stage_params}
     try:
+        kernel.empty_namespace(shared_kernel)
         papermill.execute_notebook(
             str(parameters.NOTEBOOKS_DIR / f"{stage}.ipynb"), str(executed),
             parameters={**stage_params, "run_dir": str(run_dir)},
-            kernel_name=KERNEL, cwd=str(parameters.NOTEBOOKS_DIR), progress_bar=False,
+            kernel_name=KERNEL, cwd=str(parameters.NOTEBOOKS_DIR), progress_bar=False, km=shared_kernel,
         )
         record["status"] = "ok"
     except Exception as error:  # papermill raises for a failed cell; the notebook is kept
@@ -199,18 +201,19 @@ def _run_stages(params_file: Path, loaded: dict, per_stage: dict, run_id: str, r
     _say(f"run {run_id}: {len(per_stage)} stages -> {run_dir}")
 
     run_started = time.monotonic()
-    for stage, stage_params in per_stage.items():
-        if run["status"] == "failed":
-            run["stages"].append({"name": stage, "status": "skipped"})
-            continue
-        _say(f"[{time.monotonic() - run_started:7.1f}s] {stage} ...")
-        record = _run_stage(stage, parameters.with_absolute_paths(stage_params, Path.cwd()), run_dir)
-        run["stages"].append(record)
-        _say(f"[{time.monotonic() - run_started:7.1f}s] {stage} {record['status']} in {record['seconds']:.1f}s")
-        if record["status"] == "failed":
-            run["status"] = "failed"
-            run["error"] = f"{stage} failed: {record['error']}"
-            run["details"] = str(run_dir / record.get("html", record["notebook"]))
+    with kernel.shared_kernel(KERNEL, parameters.NOTEBOOKS_DIR) as shared:
+        for stage, stage_params in per_stage.items():
+            if run["status"] == "failed":
+                run["stages"].append({"name": stage, "status": "skipped"})
+                continue
+            _say(f"[{time.monotonic() - run_started:7.1f}s] {stage} ...")
+            record = _run_stage(stage, parameters.with_absolute_paths(stage_params, Path.cwd()), run_dir, shared)
+            run["stages"].append(record)
+            _say(f"[{time.monotonic() - run_started:7.1f}s] {stage} {record['status']} in {record['seconds']:.1f}s")
+            if record["status"] == "failed":
+                run["status"] = "failed"
+                run["error"] = f"{stage} failed: {record['error']}"
+                run["details"] = str(run_dir / record.get("html", record["notebook"]))
     if run["status"] == "running":
         run["status"] = "ok"
     run["seconds"] = round(time.monotonic() - run_started, 2)
