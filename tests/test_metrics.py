@@ -122,6 +122,19 @@ def test_timeseries_buckets_and_rates(spark):
     assertDataFrameEqual(ts.drop("p95_ms"), expected, rtol=1e-9)
 
 
+def test_records_per_hour_counts_every_record_of_a_service_over_its_environments(spark):
+    rows = EDGE_ROWS + [("api", "prod", 500, 5.0, 3600, "late", "/a")]  # the next hour
+    per_hour = service_metrics.records_per_hour(records(spark, rows))
+    expected = spark.createDataFrame(
+        [("api", T0.replace(minute=0), 6, 2),  # prod and staging together; the staging row has no status
+         ("api", T0.replace(minute=0) + timedelta(hours=1), 1, 1),
+         ("down", T0.replace(minute=0), 2, 2), ("solo", T0.replace(minute=0), 1, 0)],
+        "service string, hour timestamp, requests long, errors_5xx long")
+    assertDataFrameEqual(per_hour, expected)
+    # the same figures as rolling up the stage's per-minute series
+    assertDataFrameEqual(per_hour, service_metrics.hourly_rollup(service_metrics.timeseries(records(spark, rows), 60)))
+
+
 def test_timeseries_p95_is_the_numpy_percentile_of_each_bucket(spark):
     """A bucket's p95 is the smallest latency with at least 95% of the bucket at or below it
     (numpy's "inverted_cdf"); a bucket without latencies has none."""

@@ -147,11 +147,11 @@ def environment_comparison(summary: DataFrame) -> DataFrame:
     prod = summary.where(F.col("environment") == "prod").select(
         "service", F.col("error_rate_5xx").alias("prod_error_rate_5xx"), F.col("p95_ms").alias("prod_p95_ms"))
     return (
-        summary.join(prod, "service", "left")
-        .select("service", "environment", "requests", "error_rate_5xx", "p95_ms",
+        summary.join(prod, "service", how="left")
+        .select(*SERIES_KEYS, "requests", "error_rate_5xx", "p95_ms",
                 (F.col("error_rate_5xx") - F.col("prod_error_rate_5xx")).alias("error_rate_vs_prod"),
                 F.try_divide("p95_ms", "prod_p95_ms").alias("p95_ratio_vs_prod"))
-        .orderBy("service", "environment")
+        .orderBy(*SERIES_KEYS)
     )
 
 
@@ -178,3 +178,10 @@ def hourly_rollup(ts: DataFrame) -> DataFrame:
         .agg(F.sum("requests").alias("requests"), F.sum("errors_5xx").alias("errors_5xx"))
         .orderBy("service", "hour")
     )
+
+
+def records_per_hour(records: DataFrame) -> DataFrame:
+    """`hourly_rollup` straight from records, each one request: the traffic shape of logs that
+    have no time series yet (what stage 01 wrote)."""
+    return hourly_rollup(records.select("service", F.col("timestamp").alias("bucket"), F.lit(1).alias("requests"),
+                                        is_server_error().cast("int").alias("errors_5xx")))
