@@ -18,7 +18,7 @@ from loganalysis.core.paths import DataPaths
 from loganalysis.core.storage import read_parquet
 from loganalysis.metrics import service_metrics, validation
 from loganalysis.ops import params
-from loganalysis.sources import ingest
+from loganalysis.sources import csv_format, ingest, regex_format
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 APACHE_LOG = SHARED / "access_logs" / "apache_combined_10k.log"
@@ -129,7 +129,7 @@ def test_epoch_and_pattern_timestamps(spark, tmp_path, fmt, value, expected):
 def test_csv_series_names_service_after_file_and_skips_header(spark, tmp_path):
     lines = lines_of(spark, tmp_path, "timestamp,value\n2014-02-14 14:30:00,42.5\n2014-02-14 14:35:00,abc\nnope\n",
                      name="cpu_load.csv")
-    rows = ingest.parse_csv_series(lines, "prod").collect()
+    rows = csv_format.parse_csv_series(lines, "prod").collect()
     assert ingest.non_record_lines(lines, ingest.IngestSettings(input_format="csv_series")).count() == 1
     assert [(r.service, r.response_time_ms, r.reason) for r in rows] == [
         ("cpu_load", 42.5, None), ("cpu_load", None, "wrong_type:value"), ("cpu_load", None, "unparseable:csv_series")]
@@ -333,7 +333,7 @@ def test_csv_with_column_map_quoted_iso_timestamps_and_label_windows(spark, tmp_
 
 def test_csv_header_with_a_byte_order_mark_and_columns_in_another_order(spark, tmp_path):
     text = "\ufeffhost,value,timestamp\nweb-1,5,2026-11-30T00:00:00Z\nweb-2,7,2026-11-30T00:01:00Z\n"
-    rows = ingest.parse_csv(lines_of(spark, tmp_path, text, name="x.csv"),
+    rows = csv_format.parse_csv(lines_of(spark, tmp_path, text, name="x.csv"),
                             {"timestamp": "timestamp", "value": "response_time_ms", "host": "host"},
                             service="db", environment="prod").collect()
     assert [(r.host, r.service, r.response_time_ms, r.reason) for r in rows] == [
@@ -343,9 +343,9 @@ def test_csv_header_with_a_byte_order_mark_and_columns_in_another_order(spark, t
 def test_csv_refuses_a_column_map_no_header_names(spark, tmp_path):
     lines = lines_of(spark, tmp_path, CSV_SAMPLE, name="x.csv")
     with pytest.raises(ValueError, match="no CSV header line names every mapped column"):
-        ingest.parse_csv(lines, {"Time": "timestamp"})
+        csv_format.parse_csv(lines, {"Time": "timestamp"})
     with pytest.raises(ValueError, match="not canonical fields"):
-        ingest.parse_csv(lines, {"TimeStamp": "when"})
+        csv_format.parse_csv(lines, {"TimeStamp": "when"})
 
 
 @pytest.mark.parametrize("overrides,message", [
@@ -385,15 +385,15 @@ def test_regex_without_a_filter_quarantines_every_line_it_cannot_read(spark, tmp
 ])
 def test_regex_pattern_names_canonical_fields_and_a_timestamp(spark, tmp_path, pattern, message):
     with pytest.raises(ValueError, match=message):
-        ingest.parse_regex(lines_of(spark, tmp_path, "x\n"), pattern)
+        regex_format.parse_regex(lines_of(spark, tmp_path, "x\n"), pattern)
 
 
 def test_regex_and_csv_refuse_an_access_log_service_rule(spark, tmp_path):
     lines = lines_of(spark, tmp_path, CSV_SAMPLE, name="x.csv")
     with pytest.raises(ValueError, match="service_from 'path_prefix' is for access logs"):
-        ingest.parse_regex(lines, r"(?<timestamp>\S+)", service_from="path_prefix")
+        regex_format.parse_regex(lines, r"(?<timestamp>\S+)", service_from="path_prefix")
     with pytest.raises(ValueError, match="service_from 'vhost' is for access logs"):
-        ingest.parse_csv(lines, {"TimeStamp": "timestamp"}, service_from="vhost")
+        csv_format.parse_csv(lines, {"TimeStamp": "timestamp"}, service_from="vhost")
 
 
 NAB_FOLDER = SHARED / "nab" / "data" / "realKnownCause"
@@ -405,7 +405,7 @@ def test_csv_with_a_column_map_reads_real_nab_files_as_csv_series_does(spark):
     settings = ingest.IngestSettings(input_format="csv", service_from="file",
                                      column_map={"timestamp": "timestamp", "value": "response_time_ms"})
     by_map = ingest.parse(lines, settings).select("service", "timestamp", "response_time_ms", "reason")
-    by_series = ingest.parse_csv_series(lines, "prod").select("service", "timestamp", "response_time_ms", "reason")
+    by_series = csv_format.parse_csv_series(lines, "prod").select("service", "timestamp", "response_time_ms", "reason")
     assert by_map.where("reason IS NOT NULL").count() == 0
     assert by_map.exceptAll(by_series).count() == 0 and by_series.exceptAll(by_map).count() == 0
     files = len(list(NAB_FOLDER.glob("*.csv")))

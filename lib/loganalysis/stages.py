@@ -25,7 +25,7 @@ from loganalysis.core.storage import StageOutputs, is_complete, read_parquet, st
 from loganalysis.detect import anomalies, evaluate, explain, record_scores, reference
 from loganalysis.metrics import service_metrics, validation
 from loganalysis.report import insights, tables
-from loganalysis.sources import generate, ingest
+from loganalysis.sources import csv_format, generate, ingest
 from loganalysis.sources.traffic_plan import plan_traffic
 
 
@@ -48,7 +48,7 @@ def generate_logs(spark: SparkSession, paths: DataPaths, settings: generate.Gene
     lines = generate.generate_lines(spark, cells, settings.topology, pools, settings.seed, settings.bad_line_rate,
                                     settings.n_partitions or spark.sparkContext.defaultParallelism)
     with stage_outputs(spark, paths.staging) as outputs:
-        outputs.write_text(lines, paths.raw_logs, partition_by=["service", "environment"])
+        outputs.write_text(lines, paths.raw_logs, partition_by=SERIES_KEYS)
         outputs.write_parquet(generate.incidents_frame(spark, incidents), paths.ground_truth.incidents)
         outputs.write_parquet(generate.bad_line_counts(spark, settings.n_records, settings.seed,
                                                        settings.bad_line_rate), paths.ground_truth.bad_lines)
@@ -65,13 +65,14 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     lines = ingest.read_lines(spark, settings.input_path, settings.file_glob or None)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
-        outputs.write_text(ingest.canonical_lines(parsed), paths.raw_logs, ["service", "environment"])
+        outputs.write_text(ingest.canonical_lines(parsed), paths.raw_logs, SERIES_KEYS)
         outputs.write_parquet(ingest.rejected_lines(parsed), paths.ingest_quarantine)
         outputs.retire(paths.ground_truth.bad_lines)
         if settings.labels_path:
             write_label_windows(spark, outputs, paths, parsed, settings)
         elif settings.label_column:
-            outputs.write_parquet(spark.createDataFrame(ingest.label_column_windows(parsed), TRUTH_INCIDENT_SCHEMA),
+            outputs.write_parquet(spark.createDataFrame(csv_format.label_column_windows(parsed),
+                                                        TRUTH_INCIDENT_SCHEMA),
                                   paths.ground_truth.incidents)
             outputs.write_parquet(ingest.scoring_start(parsed.where("reason IS NULL"), settings.probation_share,
                                                        settings.probation_max_rows), paths.ground_truth.scoring_start)
@@ -106,7 +107,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
     with stage_outputs(spark, paths.staging) as outputs:
         # One pass over the raw JSON writes the clean records and the rejected lines both, so
         # the JSON is parsed once.
-        folder = outputs.write_parquet_scratch(split, "validated", [validation.OUTCOME, "service", "environment"])
+        folder = outputs.write_parquet_scratch(split, "validated", [validation.OUTCOME, *SERIES_KEYS])
         outputs.adopt(f"{folder}/{validation.OUTCOME}={validation.CLEAN}", paths.clean_logs)
         clean = validation.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
 
@@ -176,7 +177,7 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
             paths.anomalies.record_baseline)
         baseline = outputs.read_parquet(paths.anomalies.record_baseline)
         enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
-        outputs.write_parquet(enriched, paths.enriched, ["service", "environment"])
+        outputs.write_parquet(enriched, paths.enriched, SERIES_KEYS)
         explanations = explain.explain(outputs.read_parquet(paths.enriched),
                                        outputs.read_parquet(paths.anomalies.incidents), config.window_seconds)
         outputs.write_parquet(explanations, paths.anomalies.explanations)
@@ -234,7 +235,7 @@ class ReportTables:
 def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "") -> ReportTables:
     """Bring the report's aggregates to pandas, write the headline table for other tools, and
     hand the headline to the runner's index page."""
-    summary = read_parquet(spark, paths.metrics.summary).orderBy("service", "environment").toPandas()
+    summary = read_parquet(spark, paths.metrics.summary).orderBy(*SERIES_KEYS).toPandas()
     timeseries = read_parquet(spark, paths.metrics.timeseries).toPandas()
     incidents = explained_incidents(spark, paths)
     story = insights.story(summary, incidents, timeseries)
@@ -261,7 +262,7 @@ def scored_around(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame
         "incident_id": incidents["incident_id"], "service": incidents["service"],
         "environment": incidents["environment"],
         "from_bucket": incidents["start"] - padding, "to_bucket": incidents["end"] + padding}))
-    return (scored.join(F.broadcast(windows), SERIES_KEYS, "inner")
+    return (scored.join(F.broadcast(windows), SERIES_KEYS, how="inner")
             .where(F.col("bucket").between(F.col("from_bucket"), F.col("to_bucket")))
             .drop("from_bucket", "to_bucket").toPandas())
 
@@ -270,5 +271,5 @@ def explained_incidents(spark: SparkSession, paths: DataPaths) -> pd.DataFrame:
     """Every incident with its one-line explanation, in time order (a small table)."""
     return (read_parquet(spark, paths.anomalies.incidents)
             .join(explain.one_line_summaries(read_parquet(spark, paths.anomalies.explanations)),
-                  "incident_id", "left")
+                  "incident_id", how="left")
             .orderBy("start").toPandas())

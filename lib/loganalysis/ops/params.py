@@ -17,8 +17,9 @@ import papermill
 import yaml
 
 from loganalysis.detect.baselines import BASELINE_METHODS
-from loganalysis.sources.ingest import FORMATS, TIME_UNITS_MS, pattern_ok
-from loganalysis.sources.logformat import log_format_ok
+from loganalysis.sources.ingest import FORMATS
+from loganalysis.sources.logformat import TIME_UNITS_MS, log_format_ok
+from loganalysis.sources.regex_format import pattern_ok
 from loganalysis.core.durations import duration_seconds
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"

@@ -1,0 +1,76 @@
+"""Canonical record columns from text fields: what every reader of real logs shares.
+
+A reader captures text (a regex group, a CSV cell, a JSON field) and builds its record with
+these, so every format types, names and quarantines a field the same way.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, functions as F, types as T
+
+from loganalysis.core.schema import LOG_SCHEMA
+from loganalysis.sources.logformat import TIME_UNITS_MS
+
+
+def nth(array: Column, position: int) -> Column:
+    """1-based element, null when the array is shorter (a plain index raises under ANSI mode)."""
+    return F.try_element_at(array, F.lit(position))
+
+
+def level_for_status(status: Column) -> Column:
+    return F.when(status >= 500, "ERROR").when(status >= 400, "WARN").otherwise("INFO")
+
+
+def record_columns(**columns: Column) -> list[Column]:
+    """Canonical columns in schema order; fields a source lacks are null."""
+    return [columns.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in LOG_SCHEMA.fields]
+
+
+def parse_timestamp(value: Column, timestamp_format: str) -> Column:
+    """'iso' (ISO 8601, offsets honoured), 'epoch_s', 'epoch_ms', 'epoch_us', or a Java date
+    pattern (fractions of a second as S: `yyyy-MM-dd HH:mm:ss.SSSSSS`)."""
+    if timestamp_format == "iso":
+        return value.try_cast(T.TimestampType())
+    if timestamp_format == "epoch_s":
+        return F.timestamp_micros((value.try_cast("double") * 1_000_000).cast("long"))
+    if timestamp_format == "epoch_ms":
+        return F.timestamp_millis(value.try_cast("double").cast("long"))
+    if timestamp_format == "epoch_us":
+        return F.timestamp_micros(value.try_cast("long"))
+    return F.try_to_timestamp(value, F.lit(timestamp_format))
+
+
+def service_column(captured: Column | None, service: str, service_from: str) -> Column:
+    """A captured service wins; else the file's name up to its first dot (service_from: file),
+    else the `service` parameter."""
+    if service_from not in ("constant", "file"):
+        raise ValueError(f"service_from {service_from!r} is for access logs; regex and csv take constant or file "
+                         f"(or a field mapped to service)")
+    from_file = F.regexp_extract("source_file", r"([^/.]+)[^/]*$", 1)
+    fallback = from_file if service_from == "file" else F.lit(service)
+    return fallback if captured is None else F.coalesce(captured, fallback)
+
+
+def typed_fields(text: dict[str, Column], timestamp_format: str, duration_unit: str) -> tuple[dict, Column]:
+    """Canonical fields read from text columns (absent ones null), and the reason a line with
+    them must be quarantined (null when it is fine): a missing or unreadable timestamp, or a
+    number that is not one."""
+    column = lambda name: text.get(name, F.lit(None).cast("string"))  # noqa: E731
+    timestamp = parse_timestamp(column("timestamp"), timestamp_format)
+    numbers = {"status_code": column("status_code").try_cast("int"),
+               "response_time_ms": column("response_time_ms").try_cast("double") * TIME_UNITS_MS[duration_unit],
+               "bytes_sent": column("bytes_sent").try_cast("long")}
+    reason = (F.when(column("timestamp").isNull(), F.lit("missing_field:timestamp"))
+              .when(timestamp.isNull(), F.lit("bad_timestamp")))
+    for name, value in numbers.items():
+        reason = reason.when(column(name).isNotNull() & value.isNull(), F.lit(f"wrong_type:{name}"))
+    status = numbers["status_code"]
+    level = F.coalesce(F.upper(column("level")), F.when(status.isNotNull(), level_for_status(status)))
+    return {**text, "timestamp": timestamp, "level": level, **numbers}, reason
+
+
+def with_constants(text: dict[str, Column], constants: dict) -> dict[str, Column]:
+    """Captured text, empty as null, then constants (`fill`) for what is missing."""
+    names = set(text) | {name for name, value in constants.items() if value not in (None, "")}
+    return {name: F.coalesce(F.nullif(text[name], F.lit("")), F.lit(constants.get(name)))
+            if name in text else F.lit(constants[name]) for name in names}

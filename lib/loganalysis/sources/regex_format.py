@@ -1,0 +1,54 @@
+"""The `regex` input format: any text log read by a Java regex whose named groups are
+canonical fields, with an optional `line_filter` for the lines that are records."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, functions as F
+
+from loganalysis.core.schema import LOG_FIELDS
+from loganalysis.sources import logformat
+from loganalysis.sources.fields import record_columns, service_column, typed_fields, with_constants
+
+
+def regex_fields(pattern: str) -> tuple[str, dict[str, int]]:
+    """A regex format's pattern for Spark and its canonical field per group number; refuses a
+    group name that is no canonical field and a pattern without a timestamp group."""
+    plain, names = logformat.named_groups(pattern)
+    unknown = sorted(set(names) - set(LOG_FIELDS))
+    if unknown:
+        raise ValueError(f"pattern groups {unknown} are not canonical fields {LOG_FIELDS}")
+    if "timestamp" not in names:
+        raise ValueError("pattern needs a (?<timestamp>...) group: a record without a time cannot be placed")
+    return plain, names
+
+
+def pattern_ok(pattern: str) -> bool:
+    try:
+        regex_fields(pattern)
+        return True
+    except ValueError:
+        return False
+
+
+def matches_line_filter(line_filter: str) -> Column:
+    """True for a line the filter finds (anywhere in it, as rlike does); every line without one."""
+    return F.coalesce(F.col("raw_line").rlike(line_filter), F.lit(False)) if line_filter else F.lit(True)
+
+
+def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp_format: str = "iso",
+                duration_unit: str = "ms", service: str = "", environment: str = "",
+                service_from: str = "constant", fill: dict | None = None) -> DataFrame:
+    """Lines read with a Java regex whose named groups are canonical fields, e.g.
+    `(?<timestamp>\\S+ \\S+) (?<level>[A-Z]+) (?<message>.*)`. Lines the `line_filter` does not
+    find are not records: they are left out here and counted apart (`non_record_lines`); a line
+    it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
+    plain, names = regex_fields(pattern)
+    captured = {name: F.regexp_extract("raw_line", plain, index) for name, index in names.items()}
+    text = with_constants(captured, {"environment": environment, **(fill or {})})
+    text["service"] = service_column(text.get("service"), service, service_from)
+    fields, field_problem = typed_fields(text, timestamp_format, duration_unit)
+    reason = F.when(~F.col("raw_line").rlike(plain), F.lit("unparseable:regex")).otherwise(field_problem)
+    return (
+        lines.where(matches_line_filter(line_filter))
+        .select(*record_columns(**fields), reason.alias("reason"), "raw_line", "source_file")
+    )
