@@ -30,6 +30,22 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str, ylabel: str)
     return fig
 
 
+def _finish_panels(fig: plt.Figure, axes) -> plt.Figure:
+    """`_finish` for panels stacked over one shared time axis."""
+    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
+    axes[-1, 0].set_xlabel("time (UTC)")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def _legend_once(ax: plt.Axes, title: str | None = None) -> None:
+    """A legend outside the axes with each label once: every bar or span drawn adds its label again."""
+    handles, names = ax.get_legend_handles_labels()
+    unique = dict(zip(names, handles))
+    ax.legend(unique.values(), unique.keys(), title=title, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+
+
 def lines_over_time(df: pd.DataFrame, x: str, y: str, hue: str, title: str, ylabel: str,
                     xlabel: str = "time (UTC)") -> plt.Figure:
     fig, ax = plt.subplots(figsize=WIDE)
@@ -56,10 +72,7 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
             ax.barh(rows[name], max(incident.end - incident.start, least), left=incident.start,
                     color=colors[group], height=0.6, label=group)
             ax.text(incident.end, rows[name], f"  {group} {_short(getattr(incident, label))}", va="center", fontsize=9)
-        handles, names = ax.get_legend_handles_labels()
-        unique = dict(zip(names, handles))
-        ax.legend(unique.values(), unique.keys(), title=color_by, bbox_to_anchor=(1.01, 1), loc="upper left",
-                  frameon=False)
+        _legend_once(ax, title=color_by)
         ax.set_yticks(list(rows.values()), list(rows))
         ax.invert_yaxis()
     ax.set_xlim(start, end)
@@ -112,11 +125,7 @@ def series_with_incidents(ts: pd.DataFrame, incidents: pd.DataFrame, y: str, tit
     note = f"; not drawn: {', '.join(rest[:10])}{' ...' if len(rest) > 10 else ''}" if rest else ""
     fig.suptitle(f"{title}  (highest per {_duration(step)}; shaded: incidents{note})", x=0.01, ha="left",
                  fontsize=13, fontweight="bold")
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
-    axes[-1, 0].set_xlabel("time (UTC)")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return _finish_panels(fig, axes)
 
 
 def _panels(ts: pd.DataFrame, incidents: pd.DataFrame, facet: str) -> list:
@@ -181,13 +190,7 @@ def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, units: di
         ax.set_ylabel(units.get(metric, metric))
         ax.set_title(metric, loc="left", fontsize=10)
         ax.set_xlim(first, last)
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    unique = dict(zip(names, handles))
-    axes[0, 0].legend(unique.values(), unique.keys(), bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    _legend_once(axes[0, 0])
     fig.suptitle(f"{incident.service} / {incident.environment}: {incident.severity}, from "
                  f"{pd.Timestamp(incident.start):%b %d %H:%M} UTC", x=0.01, ha="left", fontsize=12, fontweight="bold")
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
-    axes[-1, 0].set_xlabel("time (UTC)")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return _finish_panels(fig, axes)
