@@ -16,6 +16,7 @@ from loganalysis.core.durations import duration_seconds
 from loganalysis.detect import baselines
 from loganalysis.detect.anomalies import DetectorConfig
 from loganalysis.ops import params
+from loganalysis.report import plots
 from loganalysis.sources import ingest
 from loganalysis.sources.generate import GeneratorSettings
 from loganalysis.sources.ingest import IngestSettings
@@ -96,6 +97,22 @@ def test_allow_lists_come_from_the_registries(monkeypatch):
     monkeypatch.setitem(baselines.BASELINE_METHODS, "magic", baselines.mean_baseline)
     params.check({"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "syslog",
                   "method": "magic"})
+
+
+def test_chart_names_come_from_the_chart_registry(monkeypatch):
+    """A new report chart is one registry entry: the check refuses a name the table lacks and
+    accepts it once the table has it."""
+    with pytest.raises(params.ParameterError, match=r"charts = \['sparkline'\] names a chart that is not drawn"):
+        params.check({"charts": ["sparkline"]})
+    with pytest.raises(params.ParameterError, match="names a chart that is not drawn"):
+        params.check({"charts": ["p95_latency", "sparkline"]})
+    params.check({"charts": ["p95_latency"]})
+    monkeypatch.setitem(plots.REPORT_CHARTS, "sparkline", plots.requests_per_hour_chart)
+    params.check({"charts": ["sparkline", "p95_latency"]})
+
+
+def test_the_report_draws_every_registered_chart_by_default():
+    assert ast.literal_eval(params.declared("04_aggregate_insights")["charts"]["default"]) == list(plots.REPORT_CHARTS)
 
 
 SETTINGS = {  # each stage's settings dataclass, and the parameters that reach it converted

@@ -55,3 +55,25 @@ def test_an_incident_zoom_has_a_panel_per_signal_with_band_baseline_flags_and_tr
     assert names == ["normal band", "baseline", "value", "flagged", "incident", "true window"]
     assert len(axes[1].collections[1].get_offsets()) == 10  # the ten flagged buckets, marked
     assert any(HOSTILE in text for text in _drawn_texts(fig))
+
+
+def test_every_registered_report_chart_draws_from_the_report_tables():
+    """Each chart a report page can name draws from small report tables, labels from the data
+    (a hostile service name) drawn literally."""
+    from types import SimpleNamespace
+
+    t = pd.date_range("2026-11-02", periods=3, freq="h")
+    timeseries = pd.DataFrame({"bucket": list(t) * 2, "service": [HOSTILE] * 3 + ["api"] * 3, "environment": "prod",
+                               "requests": [10, 20, 30, 40, 50, 60], "errors_5xx": [0, 1, 0, 2, 0, 0],
+                               "p95_ms": [12.0, 30.0, 11.0, 5.0, 6.0, None]})
+    summary = pd.DataFrame({"service": [HOSTILE, "api"], "environment": ["prod", "prod"], "p95_ms": [30.0, 6.0]})
+    report = SimpleNamespace(
+        timeseries=timeseries, summary=summary,
+        incidents=pd.DataFrame({"service": [HOSTILE], "environment": ["prod"], "start": [t[0]], "end": [t[1]]}),
+        latency_histogram=pd.DataFrame({"service": [HOSTILE, HOSTILE, "api"], "bin_ms": [1.0, 10.0, 1.0],
+                                        "share": [0.4, 0.6, 1.0]}),
+        top_error_messages=pd.DataFrame({"service": [HOSTILE], "rank": [1], "message": ["x" * 100],
+                                         "occurrences": [3]}))
+    for name, draw in plots.REPORT_CHARTS.items():
+        texts = _drawn_texts(draw(report))
+        assert any(HOSTILE in text for text in texts), (name, texts)

@@ -230,6 +230,8 @@ class ReportTables:
     cards: pd.DataFrame       # the worst CARDS incidents, worst first
     zooms: pd.DataFrame       # the scored buckets around each of them
     truth: pd.DataFrame       # ground-truth windows, when the data root has them
+    latency_histogram: pd.DataFrame   # share of requests per latency bin, per service
+    top_error_messages: pd.DataFrame  # the most frequent 5xx messages per service
 
 
 def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "") -> ReportTables:
@@ -247,8 +249,10 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "")
     cards = tables.worst_first(incidents).head(CARDS)
     truth = (read_parquet(spark, paths.ground_truth.incidents).toPandas()
              if is_complete(spark, paths.ground_truth.incidents) else pd.DataFrame())
+    histogram = service_metrics.latency_histogram(validation.read_clean_records(spark, paths.clean_logs)).toPandas()
+    top_messages = read_parquet(spark, paths.metrics.top_error_messages).orderBy("service", "rank").toPandas()
     return ReportTables(summary, timeseries, incidents, headline, story, cards,
-                        scored_around(spark, paths, cards), truth)
+                        scored_around(spark, paths, cards), truth, histogram, top_messages)
 
 
 def scored_around(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame) -> pd.DataFrame:

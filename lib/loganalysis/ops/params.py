@@ -17,6 +17,7 @@ import papermill
 import yaml
 
 from loganalysis.detect.baselines import BASELINE_METHODS
+from loganalysis.report.plots import REPORT_CHARTS
 from loganalysis.sources.ingest import FORMATS
 from loganalysis.sources.logformat import TIME_UNITS_MS, log_format_ok
 from loganalysis.sources.regex_format import pattern_ok
@@ -138,6 +139,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("min_history", _positive, "must be at least 1 bucket"),
     ("method", lambda v: v in BASELINE_METHODS, f"is not a known baseline method ({', '.join(BASELINE_METHODS)})"),
     ("input_format", lambda v: v in FORMATS, f"is not a known input format ({', '.join(FORMATS)})"),
+    ("charts", lambda v: isinstance(v, (list, tuple)) and all(isinstance(c, str) and c in REPORT_CHARTS for c in v),
+     f"names a chart that is not drawn (known: {', '.join(REPORT_CHARTS)})"),
     ("service_from", lambda v: v in ("constant", "vhost", "path_prefix", "file"),
      "must be constant, vhost, path_prefix or file"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),

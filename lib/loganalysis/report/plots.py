@@ -5,10 +5,14 @@ One seaborn style for all of them, titles that say what is shown and axes with u
 
 from __future__ import annotations
 
+from typing import Callable
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+
+from loganalysis.report import insights
 
 sns.set_theme(style="whitegrid", context="notebook", palette="tab10")
 # Labels come from the logs (service names, endpoints, error messages): a '$' in them must stay a
@@ -194,3 +198,48 @@ def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, units: di
     fig.suptitle(f"{incident.service} / {incident.environment}: {incident.severity}, from "
                  f"{pd.Timestamp(incident.start):%b %d %H:%M} UTC", x=0.01, ha="left", fontsize=12, fontweight="bold")
     return _finish_panels(fig, axes)
+
+
+# ---- the report's overview charts, by name ------------------------------------------------------
+# Each draws from the report's tables (stages.ReportTables: summary, timeseries, incidents,
+# latency_histogram, top_error_messages). Notebook 04 draws the ones its `charts` parameter names,
+# in that order, and the parameter check takes its allow-list from this table: a new chart is one
+# function and one entry.
+
+def p95_latency_chart(report) -> plt.Figure:
+    return series_with_incidents(report.timeseries, report.incidents, "p95_ms", "p95 latency per service", "p95 (ms)")
+
+
+def error_rate_by_hour_chart(report) -> plt.Figure:
+    return heatmap(insights.error_rate_by_hour(report.timeseries) * 100,
+                   "5xx error rate by service and hour of day (UTC)", ".1f", "5xx rate (%)", "hour of day (UTC)",
+                   "service")
+
+
+def requests_per_hour_chart(report) -> plt.Figure:
+    return lines_over_time(insights.requests_per_hour(report.timeseries), "hour", "requests", "service",
+                           "Requests per hour by service", "requests per hour")
+
+
+def latency_distribution_chart(report) -> plt.Figure:
+    return latency_histograms(report.latency_histogram, "Response time distribution by service")
+
+
+def p95_by_environment_chart(report) -> plt.Figure:
+    return bars(report.summary, "p95_ms", "service", "environment", "p95 latency by service and environment",
+                "p95 (ms)", "service")
+
+
+def top_error_messages_chart(report) -> plt.Figure:
+    return bars(insights.shortened(report.top_error_messages, "message", 70), "occurrences", "message", "service",
+                "Most frequent 5xx messages", "occurrences", "")
+
+
+REPORT_CHARTS: dict[str, Callable[[object], plt.Figure]] = {
+    "p95_latency": p95_latency_chart,
+    "error_rate_by_hour": error_rate_by_hour_chart,
+    "requests_per_hour": requests_per_hour_chart,
+    "latency_distribution": latency_distribution_chart,
+    "p95_by_environment": p95_by_environment_chart,
+    "top_error_messages": top_error_messages_chart,
+}
