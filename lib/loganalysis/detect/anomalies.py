@@ -93,8 +93,7 @@ def long_series(ts: DataFrame, min_bucket_requests: int) -> DataFrame:
                   F.when(dense_for_p95, F.col("p95_ms")).alias("p95_ms"))
         .unpivot([*SERIES_KEYS, "bucket", "bucket_requests", "bucket_errors"], list(SCORED_METRICS),
                  "metric", "value")
-        .withColumn("signal", F.col("value"))
-        .withColumn("epoch", F.unix_timestamp("bucket"))
+        .select("*", F.col("value").alias("signal"), F.unix_timestamp("bucket").alias("epoch"))
     )
 
 
@@ -162,13 +161,14 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
     )
     scale = F.greatest(F.coalesce(F.col("spread"), F.lit(0.0)), floor)
     scored = (F.col("history") >= config.min_history) & F.col("signal").isNotNull()
-    return (
-        series.withColumn("z_score", F.when(scored, F.try_divide(F.col("signal") - center, scale)))
-        .withColumn("baseline", center)
+    return series.select(
+        *[column for column in series.columns if column != "spread"],
+        F.when(scored, F.try_divide(F.col("signal") - center, scale)).alias("z_score"),
+        center.alias("baseline"),
         # the spread z was measured in, and the band a point must leave to be flagged
-        .withColumn("spread", scale)
-        .withColumn("lower", center - config.threshold * scale)
-        .withColumn("upper", center + config.threshold * scale)
+        scale.alias("spread"),
+        (center - config.threshold * scale).alias("lower"),
+        (center + config.threshold * scale).alias("upper"),
     )
 
 
@@ -194,19 +194,6 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
                 "lower", "upper", "z_score", "direction", "flagged")
     )
-
-
-def first_scored_bucket(scored: DataFrame) -> DataFrame:
-    """(service, environment, start): per series, the first bucket any metric was scored in;
-    before it the detector was still warming up and could catch nothing."""
-    return (scored.where(F.col("z_score").isNotNull())
-            .groupBy(*SERIES_KEYS).agg(F.min("bucket").alias("start")))
-
-
-def days_covered(scored: DataFrame) -> float:
-    """Days from the first to the last bucket of the scored series."""
-    first, last = scored.agg(F.min("bucket"), F.max("bucket")).first()
-    return (last - first).total_seconds() / 86_400 if first is not None else 0.0
 
 
 def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf,
