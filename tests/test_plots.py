@@ -71,9 +71,54 @@ def test_every_registered_report_chart_draws_from_the_report_tables():
         timeseries=timeseries, summary=summary,
         incidents=pd.DataFrame({"service": [HOSTILE], "environment": ["prod"], "start": [t[0]], "end": [t[1]]}),
         latency_histogram=pd.DataFrame({"service": [HOSTILE, HOSTILE, "api"], "bin_ms": [1.0, 10.0, 1.0],
-                                        "share": [0.4, 0.6, 1.0]}),
+                                        "requests": [4, 6, 3], "share": [0.4, 0.6, 1.0]}),
         top_error_messages=pd.DataFrame({"service": [HOSTILE], "rank": [1], "message": ["x" * 100],
                                          "occurrences": [3]}))
     for name, draw in plots.REPORT_CHARTS.items():
         texts = _drawn_texts(draw(report))
         assert any(HOSTILE in text for text in texts), (name, texts)
+
+
+def _many_series(count: int, start: str = "2026-11-02", spread_days: int = 0) -> pd.DataFrame:
+    frames = []
+    for k in range(count):
+        t = pd.date_range(pd.Timestamp(start) + pd.Timedelta(days=spread_days * k), periods=600, freq="min")
+        frames.append(pd.DataFrame({"bucket": t, "hour": t.floor("h"), "requests": float(k + 1),
+                                    "service": f"s{k:02d}", "environment": "prod"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_line_chart_of_many_series_draws_the_largest_and_sums_the_rest():
+    fig = plots.lines_over_time(_many_series(30), "hour", "requests", "service", "requests", "n")
+    names = [text.get_text() for text in fig.get_axes()[0].get_legend().get_texts()]
+    assert names == [f"s{k:02d}" for k in range(29, 21, -1)] + ["other 22 services"]
+    other = plots.top_and_other(_many_series(30), "hour", "requests", "service", 8)
+    assert other[other["service"] == "other 22 services"]["requests"].sum() == sum(range(1, 23)) * 600
+
+
+def test_series_recorded_at_different_times_get_their_own_time_axis():
+    together = plots.series_with_incidents(_many_series(3), pd.DataFrame(), "requests", "requests", "n")
+    apart = plots.series_with_incidents(_many_series(3, spread_days=200), pd.DataFrame(), "requests", "requests", "n")
+    assert len({ax.get_xlim() for ax in together.get_axes()}) == 1
+    assert len({ax.get_xlim() for ax in apart.get_axes()}) == 3
+    for ax in apart.get_axes():  # each panel spans its own ten hours, not the 400 days of all
+        low, high = ax.get_xlim()
+        assert high - low < 1
+
+
+def test_the_error_rate_heatmap_keeps_the_highest_rows_past_its_cap():
+    summary = pd.DataFrame({"service": [f"s{k:02d}" for k in range(40)], "environment": "prod",
+                            "error_rate_5xx": [k / 1000 for k in range(40)]})
+    fig = plots.error_rates_by_series(summary)
+    labels = [tick.get_text() for tick in fig.get_axes()[0].get_yticklabels()]
+    assert labels == [f"s{k:02d}" for k in range(39, 24, -1)]
+    assert "15 highest of 40" in fig.get_axes()[0].get_title(loc="left")
+
+
+def test_the_latency_distribution_draws_the_busiest_services_past_its_cap():
+    hist = pd.DataFrame({"service": [f"s{k:02d}" for k in range(12) for _ in (0, 1)], "bin_ms": [1.0, 10.0] * 12,
+                         "requests": [k for k in range(12) for _ in (0, 1)], "share": 0.5})
+    fig = plots.latency_histograms(hist, "latency")
+    names = [text.get_text() for text in fig.get_axes()[0].get_legend().get_texts()]
+    assert names == [f"s{k:02d}" for k in range(11, 3, -1)]
+    assert "8 busiest of 12" in fig.get_axes()[0].get_title(loc="left")

@@ -156,7 +156,7 @@ def environment_comparison(summary: DataFrame) -> DataFrame:
 
 
 def latency_histogram(records: DataFrame, group: str = "service", bins_per_decade: int = 10) -> DataFrame:
-    """Share of requests per logarithmic latency bin (lower edge in ms), per group."""
+    """Requests and their share per logarithmic latency bin (lower edge in ms), per group."""
     log_bin = F.floor(F.log10("response_time_ms") * bins_per_decade)
     # Share within the group: the frame spans the whole group, partitioned so each group's
     # few hundred bins stay on one task.
@@ -165,7 +165,7 @@ def latency_histogram(records: DataFrame, group: str = "service", bins_per_decad
         records.where(F.col("response_time_ms") > 0)
         .groupBy(group, log_bin.alias("bin"))
         .agg(F.count(F.lit(1)).alias("requests"))
-        .select(group, F.pow(F.lit(10.0), F.col("bin") / bins_per_decade).alias("bin_ms"),
+        .select(group, F.pow(F.lit(10.0), F.col("bin") / bins_per_decade).alias("bin_ms"), "requests",
                 (F.col("requests") / F.sum("requests").over(whole_group)).alias("share"))
         .orderBy(group, "bin_ms")
     )

@@ -50,12 +50,32 @@ def _legend_once(ax: plt.Axes, title: str | None = None) -> None:
     ax.legend(unique.values(), unique.keys(), title=title, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
 
 
+MAX_LINES = 8  # lines one chart tells apart; the rest are summed into one "other" line
+
+
 def lines_over_time(df: pd.DataFrame, x: str, y: str, hue: str, title: str, ylabel: str,
                     xlabel: str = "time (UTC)") -> plt.Figure:
+    """A line per `hue` value: the MAX_LINES largest by total `y`, the rest summed as one line."""
     fig, ax = plt.subplots(figsize=WIDE)
-    sns.lineplot(data=df, x=x, y=y, hue=hue, ax=ax, linewidth=1.2)
+    shown = top_and_other(df, x, y, hue, MAX_LINES)
+    order = list(shown.groupby(hue, sort=False)[y].sum().index)  # largest first, "other" last
+    sns.lineplot(data=shown, x=x, y=y, hue=hue, hue_order=order, ax=ax, linewidth=1.2,
+                 palette=sns.color_palette("colorblind", len(order)))
     ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     return _finish(fig, ax, title, xlabel, ylabel)
+
+
+def top_and_other(df: pd.DataFrame, x: str, y: str, hue: str, keep: int) -> pd.DataFrame:
+    """`df` with only the `keep` largest `hue` values by total `y`; the others summed per `x`
+    under one label that says how many they are."""
+    totals = df.groupby(hue)[y].sum().sort_values(ascending=False, kind="stable")
+    if len(totals) <= keep:
+        return df.sort_values(hue, key=lambda names: names.map(list(totals.index).index), kind="stable")
+    rest = df[~df[hue].isin(totals.index[:keep])]
+    other = rest.groupby(x, as_index=False)[y].sum().assign(**{hue: f"other {len(totals) - keep} {hue}s"})
+    kept = df[df[hue].isin(totals.index[:keep])][[x, y, hue]]
+    kept = kept.sort_values(hue, key=lambda names: names.map(list(totals.index).index), kind="stable")
+    return pd.concat([kept, other], ignore_index=True)
 
 
 def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by: str = "kind",
@@ -88,9 +108,15 @@ def _short(value) -> str:
 
 
 def latency_histograms(hist: pd.DataFrame, title: str) -> plt.Figure:
-    """`hist`: service, bin_ms (lower edge), share; drawn on a log latency axis."""
+    """`hist`: service, bin_ms (lower edge), requests, share; drawn on a log latency axis, one
+    line for each of the MAX_LINES busiest services (shares do not add up into an "other")."""
+    busiest = hist.groupby("service")["requests"].sum().sort_values(ascending=False, kind="stable")
+    if len(busiest) > MAX_LINES:
+        title += f" (the {MAX_LINES} busiest of {len(busiest)} services)"
     fig, ax = plt.subplots(figsize=WIDE)
-    sns.lineplot(data=hist, x="bin_ms", y="share", hue="service", ax=ax, drawstyle="steps-post")
+    order = list(busiest.index[:MAX_LINES])
+    sns.lineplot(data=hist[hist["service"].isin(order)], x="bin_ms", y="share", hue="service", hue_order=order,
+                 ax=ax, drawstyle="steps-post", palette=sns.color_palette("colorblind", len(order)))
     ax.set_xscale("log")
     ax.legend(title="service", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     return _finish(fig, ax, title, "response time (ms, log scale)", "share of requests")
@@ -109,27 +135,55 @@ def series_with_incidents(ts: pd.DataFrame, incidents: pd.DataFrame, y: str, tit
     highest value per step of at most MAX_POINTS steps (an incident's peak survives the step);
     every incident stays at least one step wide."""
     panels = _panels(ts, incidents, facet)
-    start, end = ts["bucket"].min(), ts["bucket"].max()
-    step = max((end - start) / MAX_POINTS, pd.Timedelta(seconds=1)) if len(ts) else pd.Timedelta(minutes=1)
-    coarse = (ts[ts[facet].isin(panels)].assign(bucket=lambda df: df["bucket"].dt.floor(step))
-              .groupby([facet, "environment", "bucket"], as_index=False)[y].max())
-    environments = sorted(coarse["environment"].unique())
+    drawn = ts[ts[facet].isin(panels)]
+    shared = _share_time_axis(drawn, facet)
+    environments = sorted(drawn["environment"].unique())
     colors = dict(zip(environments, sns.color_palette("colorblind", len(environments))))
-    fig, axes = plt.subplots(max(len(panels), 1), 1, figsize=(12, 2.4 * max(len(panels), 1)), sharex=True,
+    fig, axes = plt.subplots(max(len(panels), 1), 1, figsize=(12, 2.4 * max(len(panels), 1)), sharex=shared,
                              squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
-        for environment, line in coarse[coarse[facet] == panel].groupby("environment"):
+        rows = drawn[drawn[facet] == panel]
+        step = _step(drawn if shared else rows)
+        coarse = (rows.assign(bucket=rows["bucket"].dt.floor(step))
+                  .groupby(["environment", "bucket"], as_index=False)[y].max())
+        for environment, line in coarse.groupby("environment"):
             ax.plot(line["bucket"], line[y], color=colors[environment], linewidth=1.0, label=environment)
-        for incident in incidents[incidents[facet] == panel].itertuples():
+        for incident in (incidents[incidents[facet] == panel] if not incidents.empty else incidents).itertuples():
             ax.axvspan(incident.start, max(incident.end, incident.start + step), color=INCIDENT_COLOR, alpha=0.3, lw=0)
         ax.set_ylabel(ylabel)
         ax.set_title(panel, loc="left", fontsize=11)
+        if not shared:
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     axes[0, 0].legend(title="environment", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     rest = sorted(set(ts[facet]) - set(panels))
     note = f"; not drawn: {', '.join(rest[:10])}{' ...' if len(rest) > 10 else ''}" if rest else ""
-    fig.suptitle(f"{title}  (highest per {_duration(step)}; shaded: incidents{note})", x=0.01, ha="left",
+    resolution = f"highest per {_duration(_step(drawn))}" if shared else f"highest of {MAX_POINTS} steps per panel"
+    fig.suptitle(f"{title}  ({resolution}; shaded: incidents{note})", x=0.01, ha="left",
                  fontsize=13, fontweight="bold")
-    return _finish_panels(fig, axes)
+    return _finish_panels(fig, axes) if shared else _finish_separate_panels(fig)
+
+
+def _step(ts: pd.DataFrame) -> pd.Timedelta:
+    """The width of one of MAX_POINTS steps over the rows' time range."""
+    if ts.empty:
+        return pd.Timedelta(minutes=1)
+    return max((ts["bucket"].max() - ts["bucket"].min()) / MAX_POINTS, pd.Timedelta(seconds=1))
+
+
+def _share_time_axis(ts: pd.DataFrame, facet: str) -> bool:
+    """Panels share one time axis when their time ranges mostly overlap (one system's services);
+    series recorded at different times (labelled benchmark files) each get their own."""
+    if ts.empty:
+        return True
+    ranges = ts.groupby(facet)["bucket"].agg(["min", "max"])
+    common = ranges["max"].min() - ranges["min"].max()
+    return common >= (ranges["max"].max() - ranges["min"].min()) / 2
+
+
+def _finish_separate_panels(fig: plt.Figure) -> plt.Figure:
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def _panels(ts: pd.DataFrame, incidents: pd.DataFrame, facet: str) -> list:
@@ -155,6 +209,20 @@ def heatmap(table: pd.DataFrame, title: str, fmt: str, cbar_label: str, xlabel: 
     sns.heatmap(table, annot=table.shape[1] <= 12, fmt=fmt, cmap="rocket_r", ax=ax,
                 cbar_kws={"label": cbar_label}, linewidths=0.5)
     return _finish(fig, ax, title, xlabel, ylabel)
+
+
+MAX_HEATMAP_ROWS = 15  # rows a heatmap labels legibly; past it the highest are drawn
+
+
+def error_rates_by_series(summary: pd.DataFrame) -> plt.Figure:
+    """The 5xx rate of each service (rows) in each environment (columns), the rows with the
+    highest rate first when there are more than MAX_HEATMAP_ROWS."""
+    table = summary.pivot(index="service", columns="environment", values="error_rate_5xx") * 100
+    title = "5xx error rate by service and environment"
+    if len(table) > MAX_HEATMAP_ROWS:
+        title += f" (the {MAX_HEATMAP_ROWS} highest of {len(table)} services)"
+        table = table.loc[table.max(axis=1).sort_values(ascending=False).index[:MAX_HEATMAP_ROWS]]
+    return heatmap(table, title, ".2f", "5xx rate (%)", "environment", "service")
 
 
 def bars(df: pd.DataFrame, x: str, y: str, hue: str | None, title: str, xlabel: str, ylabel: str,
