@@ -147,7 +147,7 @@ def generation(path) -> set[str]:
 
 @pytest.mark.pipeline
 def test_a_stage_killed_during_its_commit_leaves_one_generation_and_the_next_run_succeeds(spark, tmp_path):
-    """Issue #22: kill -9 of the metrics stage after two of its eight outputs were swapped in.
+    """Issue #22: kill -9 of the metrics stage after two of its nine outputs were swapped in.
     Every output read afterwards is of the new generation (the journal is rolled forward), none
     of the old, and the stage then runs again."""
     import subprocess

@@ -23,7 +23,7 @@ from loganalysis.core.paths import DataPaths
 from loganalysis.core.schema import SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
 from loganalysis.core.storage import StageOutputs, is_complete, read_parquet, stage_outputs
 from loganalysis.detect import anomalies, evaluate, explain, record_scores, reference
-from loganalysis.metrics import service_metrics, validation
+from loganalysis.metrics import service_metrics, templates, validation
 from loganalysis.report import insights, tables
 from loganalysis.sources import csv_format, generate, ingest
 from loganalysis.sources.traffic_plan import plan_traffic
@@ -125,8 +125,14 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
         tables = {paths.metrics.timeseries: service_metrics.timeseries(clean, bucket_seconds),
                   paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n),
                   paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n)}
+        def message_templates():
+            # Builds its Drain tree from the distinct masked messages: a job of its own.
+            outputs.write_parquet(templates.template_counts(templates.with_templates(spark, clean)),
+                                  paths.metrics.message_templates)
+
         counts = side_by_side({
             "summary": summary_and_comparison,
+            "templates": message_templates,
             **{path: partial(outputs.write_parquet, table, path) for path, table in tables.items()},
             "quarantined": quarantine,
             "clean": clean.count,

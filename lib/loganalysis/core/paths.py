@@ -28,6 +28,7 @@ class MetricTables:  # 02
     top_error_messages: str
     top_error_endpoints: str
     environment_comparison: str
+    message_templates: str  # lines per service, environment and message template
 
 
 @dataclass(frozen=True)

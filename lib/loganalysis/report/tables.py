@@ -48,7 +48,7 @@ COLUMN_FORMATS: dict[str, Callable] = {
     "error_rate_5xx": percent, "error_rate_4xx": percent, "error_rate": percent,
     "mean_ms": milliseconds, "p50_ms": milliseconds, "p95_ms": milliseconds, "p99_ms": milliseconds,
     "max_ms": milliseconds, "min_ms": milliseconds,
-    "start": minute, "end": minute, "bucket": minute,
+    "start": minute, "end": minute, "bucket": minute, "first_seen": minute, "last_seen": minute,
     "peak_z": one_decimal, "z_score": one_decimal, "minutes": count,
 }
 
