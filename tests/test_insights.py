@@ -58,3 +58,24 @@ def test_sentences_reach_html_escaped():
 def test_tables_escape_log_text():
     html = tables.show(pd.DataFrame({"endpoint": ["<img src=x onerror=alert(1)>"], "<b>": [1.5]})).to_html()
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html and "<b>" not in html
+
+
+def test_a_card_names_the_messages_first_logged_during_its_incident():
+    from loganalysis.report import insights
+    from loganalysis.report.tables import describe_incident
+    t = pd.Timestamp("2026-11-02 10:00")
+    incidents = pd.DataFrame({"service": ["api", "web"], "environment": ["prod", "prod"],
+                              "start": [t, t], "end": [t + pd.Timedelta(minutes=20)] * 2})
+    templates = pd.DataFrame({
+        "service": ["api", "api", "api", "web"], "environment": "prod",
+        "template": ["Connection to <*> refused", "GET <*> ok", "Pool exhausted after <*>", "Disk full"],
+        "lines": [412, 90_000, 7, 3],
+        "first_seen": [t + pd.Timedelta(minutes=2), t - pd.Timedelta(days=1), t + pd.Timedelta(minutes=19),
+                       t + pd.Timedelta(hours=2)]})
+    new = insights.first_seen_during(incidents, templates)
+    assert list(new) == [[("Connection to <*> refused", 412), ("Pool exhausted after <*>", 7)], []]
+    card = incidents.assign(new_messages=new, severity="major", minutes=20.0, signals=[[], []]).iloc[0]
+    sentence = describe_incident(card)
+    assert "First logged during it: “Connection to <*> refused” (412 lines); “Pool exhausted after <*>” (7 lines)." in sentence
+    assert "First logged" not in describe_incident(incidents.assign(new_messages=new, severity="minor", minutes=20.0,
+                                                                    signals=[[], []]).iloc[1])

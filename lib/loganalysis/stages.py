@@ -253,12 +253,22 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "")
                               paths.insights.headline)
     insights.save_headline(headline, run_dir, story)
     cards = tables.worst_first(incidents).head(CARDS)
+    cards = cards.assign(new_messages=insights.first_seen_during(cards, templates_of(spark, paths, cards)))
     truth = (read_parquet(spark, paths.ground_truth.incidents).toPandas()
              if is_complete(spark, paths.ground_truth.incidents) else pd.DataFrame())
     histogram = service_metrics.latency_histogram(validation.read_clean_records(spark, paths.clean_logs)).toPandas()
     top_messages = read_parquet(spark, paths.metrics.top_error_messages).orderBy("service", "rank").toPandas()
     return ReportTables(summary, timeseries, incidents, headline, story, cards,
                         scored_around(spark, paths, cards), truth, histogram, top_messages)
+
+
+def templates_of(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame) -> pd.DataFrame:
+    """The message templates of the incidents' series (none when stage 02 wrote none)."""
+    if incidents.empty or not is_complete(spark, paths.metrics.message_templates):
+        return pd.DataFrame()
+    series = spark.createDataFrame(incidents[list(SERIES_KEYS)].drop_duplicates())
+    return (read_parquet(spark, paths.metrics.message_templates)
+            .join(F.broadcast(series), list(SERIES_KEYS), how="left_semi").toPandas())
 
 
 def scored_around(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame) -> pd.DataFrame:

@@ -98,3 +98,16 @@ def shortened(df: pd.DataFrame, column: str, width: int) -> pd.DataFrame:
     """Long labels cut to `width` characters so chart axes stay readable."""
     return df.assign(**{column: df[column].str.slice(0, width).where(df[column].str.len() <= width,
                                                                      df[column].str.slice(0, width - 1) + "…")})
+
+
+def first_seen_during(incidents: pd.DataFrame, templates: pd.DataFrame, most: int = 3) -> pd.Series:
+    """Per incident (by its index), the message templates of its series that were first seen
+    while it lasted, most frequent first: a message nobody logged before is often the cause.
+    `templates`: service, environment, template, lines, first_seen (metrics/message_templates)."""
+    if incidents.empty or templates.empty:
+        return pd.Series([[] for _ in range(len(incidents))], index=incidents.index, dtype=object)
+    pairs = incidents.reset_index().merge(templates, on=SERIES_KEYS, how="inner")
+    new = pairs[(pairs["first_seen"] >= pairs["start"]) & (pairs["first_seen"] <= pairs["end"])]
+    listed = (new.sort_values("lines", ascending=False).groupby("index")
+              .apply(lambda rows: list(zip(rows["template"], rows["lines"]))[:most], include_groups=False))
+    return pd.Series([listed.get(i, []) for i in incidents.index], index=incidents.index, dtype=object)

@@ -100,8 +100,11 @@ def describe_incident(incident) -> str:
     moved = "; ".join(describe_signal(signal) for signal in incident.signals)
     explanation = getattr(incident, "explanation", None)
     why = f" Over-represented: {explanation}." if isinstance(explanation, str) and explanation else ""
+    new = getattr(incident, "new_messages", None) or []
+    first_seen = (" First logged during it: " + "; ".join(f"“{template}” ({count(lines)} lines)"
+                                                         for template, lines in new) + ".") if new else ""
     return (f"{incident.service} / {incident.environment}: {incident.severity}, {incident.minutes:.0f} minutes "
-            f"from {minute(incident.start)}. {moved}.{why}")
+            f"from {minute(incident.start)}. {moved}.{why}{first_seen}")
 
 
 def incident_table(incidents: pd.DataFrame) -> pd.DataFrame:
