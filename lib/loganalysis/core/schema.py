@@ -54,18 +54,31 @@ TRUTH_INCIDENT_SCHEMA = T.StructType(
     ]
 )
 
+# The generator's ground truth: the columns above, then what only an injected incident can
+# say. Labelled windows of real data leave these null; a null is_incident means an incident.
+INJECTED_INCIDENT_SCHEMA = T.StructType(
+    TRUTH_INCIDENT_SCHEMA.fields
+    + [
+        T.StructField("is_incident", T.BooleanType()),  # False: a benign surge, where an alarm is false
+        T.StructField("signal", T.StringType()),        # what the magnitude measures: latency, errors, traffic
+        T.StructField("host", T.StringType()),          # the one host carrying it, when one does
+        T.StructField("upstream", T.StringType()),      # a caller's row: the failing service it calls
+    ]
+)
+
 # One row for all truth windows (kind "all") and one per kind; events and precision are for
-# all kinds only (a false alarm belongs to no kind).
+# all kinds only (a false alarm belongs to no kind), but for the alarms on benign windows (a
+# surge that is not an incident): counted on the "all" row and on their kind's row.
 EVALUATION_SCHEMA = T.StructType(
     [T.StructField("kind", T.StringType())]
     + [T.StructField(name, T.LongType()) for name in ("truth_windows", "warmup_windows", "caught", "events",
-                                                         "false_events")]
+                                                         "false_events", "benign_windows", "benign_alarms")]
     + [T.StructField(name, T.DoubleType()) for name in ("precision", "recall", "f1", "mean_delay_minutes",
                                                            "mean_extent", "fragmentation", "false_alarms_per_day")]
 )
 
 TRUTH_MATCH_SCHEMA = T.StructType(
-    TRUTH_INCIDENT_SCHEMA.fields
+    INJECTED_INCIDENT_SCHEMA.fields
     + [T.StructField("in_warmup", T.BooleanType()), T.StructField("detected", T.BooleanType()),
        T.StructField("delay_minutes", T.DoubleType()), T.StructField("extent", T.DoubleType()),
        T.StructField("detections", T.LongType())]

@@ -3,6 +3,9 @@
 Both sides are small tables (one row per incident), so this runs in pandas on the driver.
 Each incident (one per series and period, every signal that moved in it) is one event, as an
 SRE would count pages; an event is a true positive when it overlaps a truth window of its series.
+A truth row with `is_incident` false (a benign surge: a launch, a batch job) is no incident: it
+is never caught, and an event on it that overlaps no incident is a false alarm, counted as an
+alarm on a benign window, overall and for its kind.
 """
 
 from __future__ import annotations
@@ -56,14 +59,22 @@ def score(events: pd.DataFrame, truth: pd.DataFrame, tolerance: pd.Timedelta = p
     events = _after(events, scoring_start)
     truth = truth.copy()
     truth["in_warmup"] = _ends_before(truth, warmup_end if warmup_end is not None else scoring_start)
-    rows = [_match(row, events, tolerance) for row in truth.itertuples()]
+    real = is_incident(truth)
+    is_true = [any(_overlaps(e, t, tolerance) for t in truth[real].itertuples()) for e in events.itertuples()]
+    false_events = events[[not hit for hit in is_true]] if len(events) else events
+    rows = [_match(row, events, tolerance) if incident else _false_alarms(row, false_events, tolerance)
+            for row, incident in zip(truth.itertuples(), real)]
     for column in ("detected", "delay_minutes", "extent", "detections"):
         truth[column] = [r[column] for r in rows]
-    scored = truth[~truth["in_warmup"]]
-    true_events = sum(any(_overlaps(e, t, tolerance) for t in truth.itertuples()) for e in events.itertuples())
+    scored = truth[real & ~truth["in_warmup"]]
+    true_events = sum(is_true)
     precision = true_events / len(events) if len(events) else (1.0 if scored.empty else 0.0)
-    summary = {**_window_figures(scored), "warmup_windows": int(truth["in_warmup"].sum()),
+    benign = truth[~real]
+    summary = {**_window_figures(scored), "warmup_windows": int(truth.loc[real, "in_warmup"].sum()),
                "events": len(events), "false_events": len(events) - true_events,
+               "benign_windows": len(benign),
+               "benign_alarms": sum(any(_overlaps(e, b, tolerance) for b in benign.itertuples())
+                                    for e in false_events.itertuples()),
                "precision": round(precision, 4),
                "false_alarms_per_day": round((len(events) - true_events) / days, 3) if days else None}
     recall = summary["recall"]
@@ -72,11 +83,26 @@ def score(events: pd.DataFrame, truth: pd.DataFrame, tolerance: pd.Timedelta = p
 
 
 def by_kind(matches: pd.DataFrame) -> pd.DataFrame:
-    """Recall, delay, extent and fragmentation per kind of truth window (warm-up ones apart)."""
-    rows = [{"kind": kind, **_window_figures(group[~group["in_warmup"]]),
-             "warmup_windows": int(group["in_warmup"].sum())}
-            for kind, group in matches.groupby("kind", sort=True)]
+    """Recall, delay, extent and fragmentation per kind of truth window (warm-up ones apart);
+    for a kind of benign windows, how many there were and the false alarms raised on them."""
+    rows = []
+    for kind, group in matches.groupby("kind", sort=True):
+        real = is_incident(group)
+        figures = _window_figures(group[real & ~group["in_warmup"]])
+        if not real.any():  # nothing to catch: no recall, no delay
+            figures = {**figures, "caught": None, "recall": None}
+        rows.append({"kind": kind, **figures, "warmup_windows": int(group.loc[real, "in_warmup"].sum()),
+                     "benign_windows": int((~real).sum()),
+                     "benign_alarms": int(group.loc[~real, "detections"].sum())})
     return pd.DataFrame(rows)
+
+
+def is_incident(truth: pd.DataFrame) -> pd.Series:
+    """Which truth rows are incidents to catch: all but those marked `is_incident` false (labelled
+    windows and older ground truth have no such column, or nulls: all incidents)."""
+    if "is_incident" not in truth.columns:
+        return pd.Series(True, index=truth.index)
+    return truth["is_incident"].map(lambda v: v is None or pd.isna(v) or bool(v)).astype(bool)
 
 
 def _window_figures(windows: pd.DataFrame) -> dict:
@@ -119,6 +145,12 @@ def _match(window, events: pd.DataFrame, tolerance: pd.Timedelta) -> dict:
             "delay_minutes": max(min(e.start for e in hits) - window.start, pd.Timedelta(0)).total_seconds() / 60,
             "extent": round(min(covered / length, 1.0), 3) if length > 0 else 1.0,
             "detections": len(hits)}
+
+
+def _false_alarms(window, false_events: pd.DataFrame, tolerance: pd.Timedelta) -> dict:
+    """A benign window is never caught; its detections are the false alarms raised on it."""
+    alarms = sum(_overlaps(e, window, tolerance) for e in false_events.itertuples())
+    return {"detected": False, "delay_minutes": None, "extent": None, "detections": alarms}
 
 
 def _rows(frame: pd.DataFrame, schema) -> list[tuple]:

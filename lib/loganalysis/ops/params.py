@@ -21,6 +21,7 @@ from loganalysis.report.plots import REPORT_CHARTS
 from loganalysis.sources.ingest import FORMATS
 from loganalysis.sources.logformat import TIME_UNITS_MS, log_format_ok
 from loganalysis.sources.regex_format import pattern_ok
+from loganalysis.sources.traffic_plan import INCIDENT_KINDS
 from loganalysis.core.durations import duration_seconds
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
@@ -128,6 +129,14 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("error_burst_rate", lambda v: _range_ok(v) and v[1] <= 1, "must be [low, high] within [0, 1]"),
     ("traffic_remaining", lambda v: _range_ok(v) and v[1] <= 1, "must be [low, high] within [0, 1]"),
     ("incident_minutes", lambda v: _range_ok(v) and v[0] >= 1, "must be [low, high] minutes, low >= 1"),
+    ("ramp_minutes", lambda v: _range_ok(v) and v[0] >= 1, "must be [low, high] minutes, low >= 1"),
+    ("shift_minutes", lambda v: _range_ok(v) and v[0] >= 1, "must be [low, high] minutes, low >= 1"),
+    ("surge_minutes", lambda v: _range_ok(v) and v[0] >= 1, "must be [low, high] minutes, low >= 1"),
+    ("host_latency_multiplier", _range_ok, "must be [low, high] with 0 <= low <= high"),
+    ("surge_multiplier", lambda v: _range_ok(v) and v[0] >= 1, "must be [low, high] with 1 <= low <= high"),
+    ("latency_seasonality", lambda v: _fraction(v) and v < 1, "must be a fraction in [0, 1): latency stays positive"),
+    ("incident_kinds", lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(k in INCIDENT_KINDS for k in v),
+     f"must list known incident kinds ({', '.join(INCIDENT_KINDS)})"),
     ("bucket", _bucket_ok, "must be like '1 minute', '5 minutes' or '1 hour'"),
     ("window", _bucket_ok, "must be like '30 minutes' or '1 hour'"),
     ("top_n", _positive, "must be at least 1"),

@@ -15,8 +15,14 @@ import pandas as pd
 from faker import Faker
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F
 
-from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
-from loganalysis.sources.traffic_plan import DEFAULT_SERVICES, INCIDENT_KINDS, IncidentSpec
+from loganalysis.core.schema import INJECTED_INCIDENT_SCHEMA, LOG_FIELDS, SERIES_KEYS
+from loganalysis.sources.traffic_plan import DEFAULT_SERVICES, IncidentSpec
+
+# The default mix, in rotation: two of each with incident_count 18. Magnitudes are spread over
+# each range (traffic_plan._magnitude_draws), whose low ends sit below the 1.5x latency, 5% 5xx
+# and half-traffic marks, so a run holds subtle cases and clear ones.
+DEFAULT_KINDS = ("latency_spike", "error_burst", "traffic_drop", "host_degradation", "latency_ramp",
+                 "dependency_failure", "level_shift", "error_ramp", "benign_surge")
 
 BAD_LINE_KINDS = ("malformed_json", "missing_field", "wrong_type", "out_of_range")
 
@@ -33,12 +39,18 @@ class GeneratorSettings:
     services: dict = field(default_factory=dict)  # empty: DEFAULT_SERVICES
     environments: dict = field(default_factory=lambda: {"prod": 0.7, "staging": 0.2, "dev": 0.1})
     hosts_per_service: int = 4
-    incident_count: int = 6
-    incident_kinds: tuple = INCIDENT_KINDS
-    latency_multiplier: tuple = (2.0, 5.0)
-    error_burst_rate: tuple = (0.1, 0.4)
-    traffic_remaining: tuple = (0.1, 0.3)
-    incident_minutes: tuple = (5, 30)
+    incident_count: int = 18
+    incident_kinds: tuple = DEFAULT_KINDS
+    latency_multiplier: tuple = (1.3, 2.0)
+    error_burst_rate: tuple = (0.02, 0.2)
+    traffic_remaining: tuple = (0.3, 0.7)
+    incident_minutes: tuple = (10, 45)
+    ramp_minutes: tuple = (30, 90)
+    shift_minutes: tuple = (120, 360)
+    host_latency_multiplier: tuple = (3.0, 6.0)
+    surge_multiplier: tuple = (1.5, 3.0)
+    surge_minutes: tuple = (20, 90)
+    latency_seasonality: float = 0.15
     bad_line_rate: float = 0.001
     n_partitions: int = 0  # 0: Spark's default parallelism
 
@@ -51,7 +63,11 @@ class GeneratorSettings:
                             latency_multiplier=tuple(self.latency_multiplier),
                             error_rate=tuple(self.error_burst_rate),
                             traffic_remaining=tuple(self.traffic_remaining),
-                            duration_minutes=tuple(self.incident_minutes))
+                            duration_minutes=tuple(self.incident_minutes),
+                            ramp_minutes=tuple(self.ramp_minutes), shift_minutes=tuple(self.shift_minutes),
+                            host_latency_multiplier=tuple(self.host_latency_multiplier),
+                            surge_multiplier=tuple(self.surge_multiplier),
+                            surge_minutes=tuple(self.surge_minutes))
 
 
 _STATUS_5XX = [500, 502, 503, 504]
@@ -139,7 +155,8 @@ def cells_frame(spark: SparkSession, cells: pd.DataFrame, services: dict, pools:
         "service string, environment string, hosts array<string>")
     plan = spark.createDataFrame(
         cells[cells["n"] > 0].assign(minute_ms=lambda c: c["minute"].astype("int64") // 10**6)
-        [["service", "environment", "minute_ms", "n", "first_id", "latency_factor", "error_rate"]])
+        [["service", "environment", "minute_ms", "n", "first_id", "latency_factor", "error_rate",
+          "slow_host", "host_factor"]])
     return (
         plan.join(F.broadcast(endpoints), "service", how="inner")
         .join(F.broadcast(hosts), SERIES_KEYS, how="inner")
@@ -164,6 +181,10 @@ def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
     endpoint_index = F.size(F.filter("cum_weights", lambda w: w <= u_endpoint)) + 1
     u_status = uniform(seed, "status")
     method = F.element_at("methods", endpoint_index)
+    u_host = uniform(seed, "host")
+    # 1-based like the plan's slow_host; the same draw as pick(hosts, u_host) below
+    host_index = F.floor(u_host * F.size("hosts")) + 1
+    host_factor = F.when(host_index == F.col("slow_host"), F.col("host_factor")).otherwise(F.lit(1.0))
     status = (
         F.when(u_status < F.col("error_rate"), pick(F.lit(_STATUS_5XX), uniform(seed, "5xx")))
         .when(u_status < F.col("error_rate") + 0.03, pick(F.lit(_STATUS_4XX), uniform(seed, "4xx")))
@@ -180,10 +201,10 @@ def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
             .alias("timestamp"),
             method.alias("method"),
             F.element_at("paths", endpoint_index).alias("endpoint"),
-            F.round(F.element_at("medians", endpoint_index) * F.col("latency_factor")
+            F.round(F.element_at("medians", endpoint_index) * F.col("latency_factor") * host_factor
                     * F.exp(F.col("sigma") * standard_normal(seed, "latency")), 1).alias("response_time_ms"),
             status.cast("int").alias("status_code"),
-            pick(F.col("hosts"), uniform(seed, "host")).alias("host"),
+            pick(F.col("hosts"), u_host).alias("host"),
             pick(F.lit(pools["client_ips"]), uniform(seed, "ip")).alias("client_ip"),
             pick(F.lit(pools["user_ids"]), uniform(seed, "user")).alias("user_id"),
             F.concat(*trace_half).alias("trace_id"),
@@ -263,7 +284,16 @@ def bad_line_counts(spark: SparkSession, n_records: int, seed: int, bad_line_rat
     )
 
 
-def incidents_frame(spark: SparkSession, incidents: pd.DataFrame) -> DataFrame:
+def ground_truth(incidents: pd.DataFrame, hosts: dict) -> pd.DataFrame:
+    """The planned incidents as ground truth (INJECTED_INCIDENT_SCHEMA's columns), a degraded
+    host by its name (`hosts`: the pools' host names per series, in the order records pick them)."""
+    names = [hosts[(r.service, r.environment)][int(r.host_index) - 1] if r.host_index else None
+             for r in incidents.itertuples()]
+    return incidents.assign(host=names).reindex(columns=INJECTED_INCIDENT_SCHEMA.names)
+
+
+def incidents_frame(spark: SparkSession, truth: pd.DataFrame) -> DataFrame:
     rows = [(int(r.incident_id), r.kind, r.service, r.environment, r.start.to_pydatetime(),
-             r.end.to_pydatetime(), float(r.magnitude)) for r in incidents.itertuples()]
-    return spark.createDataFrame(rows, TRUTH_INCIDENT_SCHEMA)
+             r.end.to_pydatetime(), float(r.magnitude), bool(r.is_incident), r.signal, r.host, r.upstream)
+            for r in truth.itertuples()]
+    return spark.createDataFrame(rows, INJECTED_INCIDENT_SCHEMA)
