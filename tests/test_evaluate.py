@@ -64,8 +64,13 @@ def test_alarms_on_benign_surges_are_false_and_counted_per_kind(spark):
     assert pd.isna(surge["recall"]) and pd.isna(surge["caught"])  # nothing to catch: no recall
     assert (kinds.loc["latency_spike", "recall"], kinds.loc["latency_spike", "benign_alarms"]) == (1.0, 0)
 
+    assert matches["clear"].tolist() == [True, None, False, None]  # 1.6x is clear, 1.4x subtle, a surge neither
+    strength = evaluate.by_strength(matches).set_index("kind")
+    assert strength.loc[["clear cases", "subtle cases"], "truth_windows"].tolist() == [1, 1]
+
     matches_df, summary_df = evaluate.as_spark(spark, matches, summary)
     rows = {r["kind"]: r for r in summary_df.collect()}
+    assert (rows["clear cases"]["caught"], rows["subtle cases"]["recall"]) == (1, 1.0)
     assert (rows["all"]["benign_alarms"], rows["benign_surge"]["benign_alarms"], rows["benign_surge"]["recall"]) == (2, 2, None)
     assert [r["is_incident"] for r in matches_df.orderBy("incident_id").collect()] == [True, False, True, False]
 
@@ -78,5 +83,6 @@ def test_truth_without_an_is_incident_column_is_all_incidents():
     events = pd.DataFrame({"service": ["a"], "environment": ["prod"], "metrics": ["p95_ms"],
                            "start": [t], "end": [t + pd.Timedelta(minutes=5)]})
     matches, summary = evaluate.score(events, truth)
-    assert matches["detected"].tolist() == [True]
+    assert matches["detected"].tolist() == [True] and matches["clear"].tolist() == [None]
+    assert evaluate.by_strength(matches).empty  # no magnitudes by signal: no clear or subtle rows
     assert (summary["recall"], summary["benign_windows"], summary["benign_alarms"]) == (1.0, 0, 0)

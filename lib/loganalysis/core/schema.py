@@ -68,7 +68,8 @@ INJECTED_INCIDENT_SCHEMA = T.StructType(
 
 # One row for all truth windows (kind "all") and one per kind; events and precision are for
 # all kinds only (a false alarm belongs to no kind), but for the alarms on benign windows (a
-# surge that is not an incident): counted on the "all" row and on their kind's row.
+# surge that is not an incident): counted on the "all" row and on their kind's row. Injected
+# truth adds the rows "clear cases" and "subtle cases" (evaluate.CLEAR_MARKS).
 EVALUATION_SCHEMA = T.StructType(
     [T.StructField("kind", T.StringType())]
     + [T.StructField(name, T.LongType()) for name in ("truth_windows", "warmup_windows", "caught", "events",
@@ -79,7 +80,8 @@ EVALUATION_SCHEMA = T.StructType(
 
 TRUTH_MATCH_SCHEMA = T.StructType(
     INJECTED_INCIDENT_SCHEMA.fields
-    + [T.StructField("in_warmup", T.BooleanType()), T.StructField("detected", T.BooleanType()),
+    + [T.StructField("clear", T.BooleanType()),  # magnitude at evaluate.CLEAR_MARKS or beyond; null: unknown
+       T.StructField("in_warmup", T.BooleanType()), T.StructField("detected", T.BooleanType()),
        T.StructField("delay_minutes", T.DoubleType()), T.StructField("extent", T.DoubleType()),
        T.StructField("detections", T.LongType())]
 )

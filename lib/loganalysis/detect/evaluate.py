@@ -15,6 +15,10 @@ from pyspark.sql import DataFrame, SparkSession, functions as F, types as T
 
 from loganalysis.core.schema import EVALUATION_SCHEMA, SERIES_KEYS, TRUTH_MATCH_SCHEMA
 
+# The magnitude from which an injected incident is a clear case, by the signal it moves: 1.5x
+# latency, a 5% 5xx rate, half the traffic gone. Subtler ones are scored too, but apart.
+CLEAR_MARKS = {"latency": lambda m: m >= 1.5, "errors": lambda m: m >= 0.05, "traffic": lambda m: m <= 0.5}
+
 
 def incidents_as_events(incidents: pd.DataFrame) -> pd.DataFrame:
     """The stage's incidents as events to score: each is already one per series and period,
@@ -60,6 +64,7 @@ def score(events: pd.DataFrame, truth: pd.DataFrame, tolerance: pd.Timedelta = p
     truth = truth.copy()
     truth["in_warmup"] = _ends_before(truth, warmup_end if warmup_end is not None else scoring_start)
     real = is_incident(truth)
+    truth["clear"] = [is_clear(row) if incident else None for row, incident in zip(truth.itertuples(), real)]
     is_true = [any(_overlaps(e, t, tolerance) for t in truth[real].itertuples()) for e in events.itertuples()]
     false_events = events[[not hit for hit in is_true]] if len(events) else events
     rows = [_match(row, events, tolerance) if incident else _false_alarms(row, false_events, tolerance)
@@ -95,6 +100,29 @@ def by_kind(matches: pd.DataFrame) -> pd.DataFrame:
                      "benign_windows": int((~real).sum()),
                      "benign_alarms": int(group.loc[~real, "detections"].sum())})
     return pd.DataFrame(rows)
+
+
+def by_strength(matches: pd.DataFrame) -> pd.DataFrame:
+    """Recall, delay, extent and fragmentation of the clear cases and of the subtle ones
+    (CLEAR_MARKS), as rows "clear cases" and "subtle cases"; windows of unknown magnitude
+    (labelled ones) are in neither."""
+    if "clear" not in matches.columns:
+        return pd.DataFrame()
+    rows = []
+    for name, wanted in (("clear cases", True), ("subtle cases", False)):
+        group = matches[matches["clear"].map(lambda v: v is not None and not pd.isna(v) and bool(v) == wanted)]
+        if len(group):
+            rows.append({"kind": name, **_window_figures(group[~group["in_warmup"]]),
+                         "warmup_windows": int(group["in_warmup"].sum())})
+    return pd.DataFrame(rows)
+
+
+def is_clear(window) -> bool | None:
+    """Whether a truth window's magnitude reaches CLEAR_MARKS for its signal (None: unknown)."""
+    signal, magnitude = getattr(window, "signal", None), getattr(window, "magnitude", None)
+    if signal not in CLEAR_MARKS or magnitude is None or pd.isna(magnitude):
+        return None
+    return bool(CLEAR_MARKS[signal](magnitude))
 
 
 def is_incident(truth: pd.DataFrame) -> pd.Series:
@@ -165,7 +193,9 @@ def _rows(frame: pd.DataFrame, schema) -> list[tuple]:
 
 def as_spark(spark: SparkSession, matches: pd.DataFrame, summary: dict) -> tuple[DataFrame, DataFrame]:
     """The evaluation outputs with explicit schemas, so an empty result still has its columns:
-    the matches, and the summary as its "all" row followed by one row per kind."""
-    summary_frame = pd.concat([pd.DataFrame([{"kind": "all", **summary}]), by_kind(matches)], ignore_index=True)
+    the matches, and the summary as its "all" row, one row per kind, then the clear and the subtle
+    cases when the truth has magnitudes by signal."""
+    summary_frame = pd.concat([pd.DataFrame([{"kind": "all", **summary}]), by_kind(matches), by_strength(matches)],
+                              ignore_index=True)
     return (spark.createDataFrame(_rows(matches, TRUTH_MATCH_SCHEMA), TRUTH_MATCH_SCHEMA),
             spark.createDataFrame(_rows(summary_frame, EVALUATION_SCHEMA), EVALUATION_SCHEMA))
