@@ -24,8 +24,8 @@ lab: setup  ## JupyterLab on the notebooks, with this project's environment as i
 strip:  ## remove outputs from the notebooks before committing
 	$(VENV)/bin/nbstripout --keep-metadata-keys cell.metadata.tags notebooks/*.ipynb
 
-bench: setup  ## time each stage against its floor and DuckDB (SIZES="1000000 10000000")
-	$(PY) -m loganalysis bench --sizes $(or $(SIZES),1000000 10000000)
+bench: setup  ## time each stage against its floor and DuckDB (SIZES="2000000 10000000"), then the whole run end to end
+	$(PY) -m loganalysis bench --sizes $(or $(SIZES),2000000 10000000)
 
 cluster-up: setup  ## a loopback standalone cluster: master + 2 workers on 127.0.0.1 (state in .cluster/)
 	bash scripts/cluster.sh start

@@ -12,6 +12,11 @@ pipeline's own Spark configuration and stage functions:
   insights           the aggregates the report draws, brought to pandas
   duckdb metrics     DuckDB: raw JSON -> clean Parquet + the same summary metrics
   duckdb z-scores    DuckDB: the same bucketed series with trailing-window z-scores
+  end to end         the whole run as a user starts it (`python -m loganalysis run` on the
+                     default profile at this size, its own process: every stage and page),
+                     against the sum of the floors and of the DuckDB steps above
+  end to end, N series  the same run with the records spread over N services x 3 environments
+                     (at the first size only), each stage against the default topology's
 Every step compared with another (the stages, their floors, the two summaries) runs in ROUNDS
 alternating rounds; each reports its best run, and the table lists every run beside it.
 Driver peak memory is the Python driver process's resident set, sampled during each step.
@@ -22,6 +27,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -29,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
+import yaml
 
 from loganalysis import stages
 from loganalysis.metrics import rdd_summary, service_metrics, validation
@@ -38,9 +46,12 @@ from loganalysis.core.schema import LOG_SCHEMA
 from loganalysis.core.session import get_spark
 from loganalysis.core.storage import read_parquet, require_complete
 from loganalysis.sources.generate import GeneratorSettings
+from loganalysis.sources.traffic_plan import DEFAULT_SERVICES
 
 ENVIRONMENTS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
 ROUNDS = 2  # alternating rounds of every step compared with another
+MANY_SERVICES = 500  # x 3 environments: the many-series end-to-end run
+PROFILES = Path(__file__).resolve().parents[3] / "params"
 
 
 @contextmanager
@@ -189,12 +200,74 @@ def bench_size(spark, n_records: int, work: Path) -> list[dict]:
     return rows
 
 
+def many_services(count: int) -> dict:
+    """`count` services shaped like the default ones (in rotation), sharing the traffic evenly
+    by the default shares; no dependencies between them."""
+    names = list(DEFAULT_SERVICES)
+    return {f"{names[i % len(names)]}-{i:03d}":
+            {**{key: value for key, value in DEFAULT_SERVICES[names[i % len(names)]].items() if key != "calls"},
+             "traffic_share": DEFAULT_SERVICES[names[i % len(names)]]["traffic_share"] * len(names) / count}
+            for i in range(count)}
+
+
+def end_to_end(n_records: int, work: Path, label: str, spark_master: str, services: dict | None = None) -> dict:
+    """The default profile at `n_records`, run by the runner in its own process; the run's
+    seconds and each stage's, from its manifest."""
+    profile = yaml.safe_load((PROFILES / "default.yaml").read_text())
+    profile.update(n_records=n_records, data_root=str(work / f"run_{label}"), spark_master=spark_master)
+    if services:
+        profile["services"] = services
+    profile_path = work / f"run_{label}.yaml"
+    profile_path.write_text(yaml.safe_dump(profile))
+    run_id = f"bench-{label}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    reports = work / "reports"
+    result = {"stage": f"end to end{'' if not services else f', {len(services) * 3} series'}",
+              "records": n_records}
+    with measured(result):
+        finished = subprocess.run([sys.executable, "-m", "loganalysis", "run", "--params", str(profile_path),
+                                   "--reports", str(reports), "--run-id", run_id], capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"the end-to-end run failed: {finished.stderr[-2000:]}")
+    manifest = json.loads((reports / run_id / "manifest.json").read_text())
+    result["run_seconds"] = manifest["seconds"]
+    result["stage_seconds"] = {stage["name"]: stage["seconds"] for stage in manifest["stages"]}
+    print(f"  {result['stage']:<18} {result['seconds']:>8.2f} s  " +
+          ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["stage_seconds"].items()), flush=True)
+    return result
+
+
+def end_to_end_rows(rows: list[dict], n_records: int, work: Path, spark_master: str, many_series: bool) -> list[dict]:
+    """The whole run at this size beside the sum of its floors and of DuckDB's steps; with
+    `many_series`, the same records over MANY_SERVICES services, each stage as a multiple of
+    the default topology's."""
+    by_name = {r["stage"]: r for r in rows}
+    default = end_to_end(n_records, work, f"n{n_records}", spark_master)
+    floors = by_name["floor: json"]["seconds"] + by_name["floor: parquet"]["seconds"]
+    duckdb = by_name["duckdb metrics"]["seconds"] + by_name["duckdb z-scores"]["seconds"]
+    default.update(ratio_to_floor=round(default["seconds"] / floors, 2),
+                   ratio_to_duckdb=round(default["seconds"] / duckdb, 2),
+                   floors_seconds=round(floors, 2), duckdb_seconds=round(duckdb, 2))
+    added = [default]
+    if many_series:
+        many = end_to_end(n_records, work, f"n{n_records}_many", spark_master, many_services(MANY_SERVICES))
+        many["stage_ratio_to_default"] = {name: round(seconds / default["stage_seconds"][name], 2)
+                                          for name, seconds in many["stage_seconds"].items()}
+        many["ratio_to_default"] = round(many["seconds"] / default["seconds"], 2)
+        added.append(many)
+    return added
+
+
 def print_table(rows: list[dict]) -> None:
     header = f"{'stage':<18}{'records':>12}{'seconds':>10}{'rec/s':>12}{'vs floor':>10}{'vs duckdb':>11}{'peak MB':>9}"
     print(header)
     print("-" * len(header))
     for r in rows:
         extra = f"  ({r['x_faker_loop']}x faker loop)" if "x_faker_loop" in r else ""
+        if "stage_seconds" in r:
+            extra += "  (" + ", ".join(f"{name[:2]} {seconds:.1f}" for name, seconds in r["stage_seconds"].items()) + ")"
+        if "stage_ratio_to_default" in r:
+            extra += f"  (x default topology, whole {r['ratio_to_default']}: " + ", ".join(
+                f"{name[:2]} {ratio}" for name, ratio in r["stage_ratio_to_default"].items()) + ")"
         if "all_seconds" in r:
             extra += f"  (best of {', '.join(f'{s:.2f}' for s in r['all_seconds'])})"
         print(f"{r['stage']:<18}{r['records']:>12,}{r['seconds']:>10.2f}{(r.get('records_per_second') or 0):>12,}"
@@ -211,7 +284,8 @@ def run(sizes: list[int], work_dir: str, out_dir: str, spark_master: str = "loca
                "spark_master": spark_master, "sizes": {}}
     for n in sizes:
         print(f"== {n:,} records", flush=True)
-        results["sizes"][str(n)] = bench_size(spark, n, work)
+        rows = bench_size(spark, n, work)
+        results["sizes"][str(n)] = rows + end_to_end_rows(rows, n, work, spark_master, many_series=n == sizes[0])
         print_table(results["sizes"][str(n)])
     if len(sizes) > 1:
         small, large = str(sizes[0]), str(sizes[-1])

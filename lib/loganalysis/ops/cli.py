@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--run-id", default=None, help="name of the run folder (default: time + profile)")
 
     bench = commands.add_parser("bench", help="time every stage against its floor and DuckDB")
-    bench.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000], help="records per run")
+    bench.add_argument("--sizes", type=int, nargs="+", default=[2_000_000, 10_000_000], help="records per run")
     bench.add_argument("--work", default="data/bench", help="scratch folder for the generated data")
     bench.add_argument("--out", default="reports/bench", help="folder for the JSON results")
     bench.add_argument("--master", default="local[*]", help="Spark master URL")
