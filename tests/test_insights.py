@@ -79,3 +79,41 @@ def test_a_card_names_the_messages_first_logged_during_its_incident():
     assert "First logged during it: “Connection to <*> refused” (412 lines); “Pool exhausted after <*>” (7 lines)." in sentence
     assert "First logged" not in describe_incident(incidents.assign(new_messages=new, severity="minor", minutes=20.0,
                                                                     signals=[[], []]).iloc[1])
+
+
+def _traffic():
+    rows = [("web", "prod", "status_code", "200", 9125, 2_700_000_000.0, 0, 0),
+            ("web", "prod", "status_code", "304", 445, 0.0, 0, 0),
+            ("web", "prod", "status_code", "404", 213, 47_282_505.0, 213, 0),
+            ("web", "prod", "status_code", "500", 3, 0.0, 0, 3),
+            ("web", "prod", "endpoint", "/a", 5000, 1e9, 10, 1), ("web", "prod", "client_ip", "1.2.3.4", 70, 1e6, 0, 0)]
+    return pd.DataFrame(rows, columns=["service", "environment", "dimension", "value", "requests", "bytes_sent",
+                                       "errors_4xx", "errors_5xx"])
+
+
+def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
+    from loganalysis.report import insights
+    [sentence] = insights.traffic_sentences(_traffic())
+    assert sentence == ("9,786 requests with a status code, 2,747,282,505 bytes served (2.75 GB). "
+                        "Status mix: 200 9,125, 304 445, 404 213, 500 3. 4xx: 213 (2.18%), 5xx: 3 (0.03%).")
+    assert insights.traffic_sentences(_traffic().iloc[4:]) == []  # no status codes: nothing to say
+    table = insights.traffic_table(_traffic(), "status_code")
+    assert table.columns.tolist() == ["status_code", "requests", "share", "bytes_sent"]
+    assert table["status_code"].tolist() == ["200", "304", "404", "500"]
+    assert insights.traffic_table(_traffic(), "endpoint").columns.tolist()[:3] == ["service", "environment", "endpoint"]
+
+
+def test_a_metric_the_detector_could_not_watch_gets_a_sentence_with_the_reason():
+    from loganalysis.report import insights
+    coverage = pd.DataFrame({"metric": ["error_rate", "mean_ms", "p95_ms", "requests"],
+                             "buckets": [997, 997, 997, 997], "with_value": [0, 0, 0, 997],
+                             "scored": [0, 0, 0, 985]})
+    summary = pd.DataFrame({"mean_ms": [None]})
+    assert insights.unscored_sentences(coverage, summary) == [
+        "5xx rate was not scored: none of its 997 buckets had enough requests (min_bucket_requests; p95 also needs 20).",
+        "Mean latency was not scored: these logs carry no response time.",
+        "P95 latency was not scored: these logs carry no response time."]
+    partly = coverage.assign(with_value=997, scored=[120, 990, 0, 985])
+    assert insights.unscored_sentences(partly) == [
+        "5xx rate was scored in part: only 120 of 997 buckets had enough requests and history.",
+        "P95 latency was not scored: no bucket had enough history before it (min_history)."]

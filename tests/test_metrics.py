@@ -184,3 +184,31 @@ def test_dataframe_and_rdd_summaries_agree_on_any_input(spark, as_clean_logs, ro
     differences = rdd_summary.compare_summaries(service_metrics.summarize(df).toPandas(),
                                                 rdd_summary.summarize_rdd(spark, as_clean_logs(df)), rtol=1e-9)
     assert differences.empty, differences
+
+
+def test_traffic_breakdown_matches_pandas_by_every_dimension(spark):
+    rows = [dict(service="web", environment="prod", status_code=status, endpoint=endpoint, client_ip=client,
+                 bytes_sent=size, level=level, timestamp=T0)
+            for status, endpoint, client, size, level in [
+                (200, "/a", "1.1.1.1", 100, None), (200, "/a", "1.1.1.1", 50, None), (404, "/b", "2.2.2.2", 10, None),
+                (503, "/c", "3.3.3.3", None, None), (200, "/d", "1.1.1.1", 7, None), (408, "/a", "4.4.4.4", 0, None)]]
+    rows.append(dict(service="app", environment="prod", status_code=None, endpoint=None, client_ip=None,
+                     bytes_sent=None, level="ERROR", timestamp=T0))
+    df = spark.createDataFrame([tuple(r.get(f) for f in LOG_SCHEMA.names) for r in rows], LOG_SCHEMA)
+    got = service_metrics.traffic_breakdown(df, n=2).toPandas()
+
+    expected = pd.DataFrame(rows)
+    for dimension in service_metrics.BREAKDOWNS:
+        want = (expected.dropna(subset=[dimension]).assign(value=lambda d: d[dimension].map(lambda v: str(int(v)) if isinstance(v, float) else str(v)))
+                .groupby(["service", "environment", "value"])
+                .agg(requests=("timestamp", "size"), bytes_sent=("bytes_sent", lambda b: b.sum(min_count=1)),
+                     errors_4xx=("status_code", lambda s: int(s.between(400, 499).sum())),
+                     errors_5xx=("status_code", lambda s: int((s >= 500).sum())))
+                .reset_index().sort_values(["requests", "value"], ascending=[False, True]))
+        if dimension in service_metrics.TOP_ONLY:
+            want = want.groupby(["service", "environment"]).head(2)
+        mine = got[got["dimension"] == dimension].sort_values(["requests", "value"], ascending=[False, True])
+        assert mine[["service", "value", "requests", "errors_4xx", "errors_5xx"]].values.tolist() == \
+            want[["service", "value", "requests", "errors_4xx", "errors_5xx"]].values.tolist(), dimension
+        assert mine["bytes_sent"].fillna(-1).tolist() == want["bytes_sent"].fillna(-1).tolist(), dimension
+    assert got[(got["dimension"] == "status_code") & (got["value"] == "200")]["bytes_sent"].item() == 157

@@ -126,7 +126,8 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
 
         tables = {paths.metrics.timeseries: service_metrics.timeseries(clean, bucket_seconds),
                   paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n),
-                  paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n)}
+                  paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n),
+                  paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n)}
         def message_templates():
             # Builds its Drain tree from the distinct masked messages: a job of its own.
             outputs.write_parquet(templates.template_counts(templates.with_templates(spark, clean)),
@@ -240,6 +241,7 @@ class ReportTables:
     truth: pd.DataFrame       # ground-truth windows, when the data root has them
     latency_histogram: pd.DataFrame   # share of requests per latency bin, per service
     top_error_messages: pd.DataFrame  # the most frequent 5xx messages per service
+    traffic: pd.DataFrame     # requests, bytes, 4xx, 5xx by status code, endpoint, client, level
 
 
 def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "") -> ReportTables:
@@ -248,7 +250,10 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "")
     summary = read_parquet(spark, paths.metrics.summary).orderBy(*SERIES_KEYS).toPandas()
     timeseries = read_parquet(spark, paths.metrics.timeseries).toPandas()
     incidents = explained_incidents(spark, paths)
-    story = insights.story(summary, incidents, timeseries)
+    traffic = read_parquet(spark, paths.metrics.traffic).toPandas()
+    coverage = anomalies.scoring_coverage(read_parquet(spark, paths.anomalies.scored_series)).toPandas()
+    story = (insights.story(summary, incidents, timeseries) + insights.traffic_sentences(traffic)
+             + insights.unscored_sentences(coverage, summary))
     headline = insights.headline(summary, incidents)
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_parquet(spark.createDataFrame(insights.summary_with_incident_counts(summary, incidents)),
@@ -261,7 +266,7 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "")
     histogram = service_metrics.latency_histogram(validation.read_clean_records(spark, paths.clean_logs)).toPandas()
     top_messages = read_parquet(spark, paths.metrics.top_error_messages).orderBy("service", "rank").toPandas()
     return ReportTables(summary, timeseries, incidents, headline, story, cards,
-                        scored_around(spark, paths, cards), truth, histogram, top_messages)
+                        scored_around(spark, paths, cards), truth, histogram, top_messages, traffic)
 
 
 def templates_of(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame) -> pd.DataFrame:

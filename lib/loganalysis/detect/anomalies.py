@@ -196,6 +196,14 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     )
 
 
+def scoring_coverage(scored: DataFrame) -> DataFrame:
+    """Per metric: buckets on the grid, buckets with a value (enough requests), buckets scored
+    (a value and enough history): what the report says when a metric could not be watched."""
+    return (scored.groupBy("metric")
+            .agg(F.count(F.lit(1)).alias("buckets"), F.count("value").alias("with_value"),
+                 F.count("z_score").alias("scored")))
+
+
 def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_threshold: float = math.inf,
             merge_gap_seconds: int = 0) -> DataFrame:
     """What moved: runs of flagged points of one metric in one direction, kept when at least

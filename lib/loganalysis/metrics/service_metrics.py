@@ -142,6 +142,32 @@ def top_error_endpoints(records: DataFrame, n: int) -> DataFrame:
     )
 
 
+# What a request breaks down by in the traffic tables: every status code and level is kept,
+# the busiest `n` endpoints and clients per series.
+BREAKDOWNS = ("status_code", "endpoint", "client_ip", "level")
+TOP_ONLY = ("endpoint", "client_ip")
+
+
+def traffic_breakdown(records: DataFrame, n: int) -> DataFrame:
+    """Requests, bytes served, 4xx and 5xx per service x environment by status code, endpoint,
+    client and log level: one long table (`dimension`, `value`), from one pass over the records
+    (grouping sets). Records without the field (an access log has no level) are left out of
+    that dimension."""
+    counted = (
+        records.groupingSets([[*SERIES_KEYS, column] for column in BREAKDOWNS], *SERIES_KEYS, *BREAKDOWNS)
+        .agg(F.count(F.lit(1)).alias("requests"), F.sum("bytes_sent").alias("bytes_sent"),
+             count_where(is_client_error()).alias("errors_4xx"), count_where(is_server_error()).alias("errors_5xx"),
+             *[F.grouping(column).alias(f"_aggregated_{column}") for column in BREAKDOWNS])
+    )
+    dimension = F.coalesce(*[F.when(F.col(f"_aggregated_{c}") == 0, F.lit(c)) for c in BREAKDOWNS])
+    value = F.coalesce(*[F.when(F.col(f"_aggregated_{c}") == 0, F.col(c).cast("string")) for c in BREAKDOWNS])
+    long = counted.select(*SERIES_KEYS, dimension.alias("dimension"), value.alias("value"),
+                          "requests", "bytes_sent", "errors_4xx", "errors_5xx").where(F.col("value").isNotNull())
+    busiest = W.partitionBy(*SERIES_KEYS, "dimension").orderBy(F.desc("requests"), "value")
+    return (long.select("*", F.row_number().over(busiest).alias("rank"))
+            .where(~F.col("dimension").isin(*TOP_ONLY) | (F.col("rank") <= n)))
+
+
 def environment_comparison(summary: DataFrame) -> DataFrame:
     """One row per service and environment, ranked against the service's own prod numbers."""
     prod = summary.where(F.col("environment") == "prod").select(

@@ -111,3 +111,73 @@ def first_seen_during(incidents: pd.DataFrame, templates: pd.DataFrame, most: in
     listed = (new.sort_values("lines", ascending=False).groupby("index")
               .apply(lambda rows: list(zip(rows["template"], rows["lines"]))[:most], include_groups=False))
     return pd.Series([listed.get(i, []) for i in incidents.index], index=incidents.index, dtype=object)
+
+
+def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
+    """The figures an SRE looks at first, over all series: requests, bytes served, the status
+    mix and 4xx beside 5xx. `traffic`: metrics/traffic (one row per series x dimension x value)."""
+    statuses = traffic[traffic["dimension"] == "status_code"]
+    if statuses.empty:
+        return []
+    by_status = statuses.groupby("value")[["requests", "bytes_sent"]].sum().sort_values("requests", ascending=False)
+    requests = int(by_status["requests"].sum())
+    mix = ", ".join(f"{status} {tables.count(n)}" for status, n in by_status["requests"].head(6).items())
+    more = f" and {len(by_status) - 6} more codes" if len(by_status) > 6 else ""
+    errors = {kind: int(statuses[f"errors_{kind}"].sum()) for kind in ("4xx", "5xx")}
+    served = by_status["bytes_sent"].sum(min_count=1)
+    bytes_part = f", {served:,.0f} bytes served ({_size(served)})" if pd.notna(served) else ""
+    return [f"{tables.count(requests)} requests with a status code{bytes_part}. Status mix: {mix}{more}. "
+            f"4xx: {tables.count(errors['4xx'])} ({tables.percent(errors['4xx'] / requests)}), "
+            f"5xx: {tables.count(errors['5xx'])} ({tables.percent(errors['5xx'] / requests)})."]
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+METRIC_NAMES = {"requests": "request count", "error_rate": "5xx rate", "mean_ms": "mean latency",
+                "p95_ms": "p95 latency"}
+
+
+def unscored_sentences(coverage: pd.DataFrame, summary: pd.DataFrame | None = None) -> list[str]:
+    """Why a metric was not watched, or only in part: every metric the detector could not score
+    in at least half of its buckets gets a sentence with the reason. `coverage`: metric, buckets,
+    with_value, scored (anomalies.scoring_coverage)."""
+    no_latency = summary is not None and "mean_ms" in summary and summary["mean_ms"].isna().all()
+    sentences = []
+    for row in coverage.sort_values("metric").itertuples():
+        name = METRIC_NAMES.get(row.metric, row.metric)
+        if row.scored >= row.buckets / 2:
+            continue
+        if row.with_value == 0 and no_latency and row.metric in ("mean_ms", "p95_ms"):
+            reason = "these logs carry no response time"
+        elif row.with_value == 0:
+            reason = (f"none of its {tables.count(row.buckets)} buckets had enough requests "
+                      "(min_bucket_requests; p95 also needs 20)")
+        elif row.scored == 0:
+            reason = "no bucket had enough history before it (min_history)"
+        else:
+            reason = (f"only {tables.count(row.scored)} of {tables.count(row.buckets)} buckets had enough requests "
+                      "and history")
+        sentences.append(f"{name[0].upper()}{name[1:]} {'was not scored' if row.scored == 0 else 'was scored in part'}: "
+                         f"{reason}.")
+    return sentences
+
+
+def traffic_table(traffic: pd.DataFrame, dimension: str, top: int = 10) -> pd.DataFrame:
+    """One dimension of metrics/traffic for the page: status codes and levels pooled over all
+    series with their share of requests, endpoints and clients per series; the `top` busiest."""
+    rows = traffic[traffic["dimension"] == dimension]
+    columns = ["requests", "bytes_sent", "errors_4xx", "errors_5xx"]
+    if dimension in ("status_code", "level"):
+        rows = rows.groupby("value", as_index=False)[columns].sum(min_count=1)
+        rows = rows.assign(share=rows["requests"] / rows["requests"].sum())
+        columns = ["requests", "share", "bytes_sent"]
+    else:
+        rows = rows[[*SERIES_KEYS, "value", *columns]]
+    keys = [column for column in rows.columns if column in SERIES_KEYS]
+    return (rows.sort_values("requests", ascending=False, kind="stable").head(top)
+            .rename(columns={"value": dimension})[[*keys, dimension, *columns]])

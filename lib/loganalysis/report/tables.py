@@ -45,6 +45,7 @@ def one_decimal(value) -> str:
 COLUMN_FORMATS: dict[str, Callable] = {
     "requests": count, "errors_5xx": count, "errors_4xx": count, "clean": count, "quarantined": count,
     "lines": count, "occurrences": count, "count": count, "records": count, "incidents": count,
+    "bytes_sent": count, "share": percent,
     "error_rate_5xx": percent, "error_rate_4xx": percent, "error_rate": percent,
     "mean_ms": milliseconds, "p50_ms": milliseconds, "p95_ms": milliseconds, "p99_ms": milliseconds,
     "max_ms": milliseconds, "min_ms": milliseconds,
