@@ -194,11 +194,14 @@ def test_a_dependency_failure_is_errors_in_the_callee_and_latency_in_its_caller(
     assert (caller_cells["error_rate"] == DEFAULT_SERVICES[caller.service]["error_rate"]).all()
 
 
-def test_a_dependency_failure_needs_a_service_that_calls_another():
-    spec = dataclasses.replace(DEFAULTS.incident_spec(), count=1, kinds=("dependency_failure",))
+def test_a_dependency_failure_without_a_calling_service_is_left_out_of_the_rotation():
+    spec = dataclasses.replace(DEFAULTS.incident_spec(), count=3, kinds=("dependency_failure", "latency_spike"))
     alone = {name: {k: v for k, v in service.items() if k != "calls"} for name, service in DEFAULT_SERVICES.items()}
-    with pytest.raises(ValueError, match="dependency_failure: it needs a service that calls another"):
-        plan(spec, n=200_000, hours=8, services=alone)
+    _, truth = plan(spec, n=200_000, hours=8, services=alone)
+    assert truth["kind"].tolist() == ["latency_spike"] * 3
+    _, truth = plan(spec, n=200_000, hours=8)
+    assert truth["kind"].tolist() == ["dependency_failure"] * 2 + ["latency_spike", "dependency_failure",
+                                                                   "dependency_failure"]
 
 
 def test_a_benign_surge_raises_traffic_and_nothing_else_and_is_no_incident():

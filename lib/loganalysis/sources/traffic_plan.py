@@ -156,12 +156,16 @@ def plan_incidents(
     on a series, none in the first tenth of the range (detectors need history to compare with).
     A window longer than half of what follows the warm-up is shortened to that. A dependency
     failure is two rows (the failing callee, its slowed caller); a degraded host is named by its
-    1-based index among the series' hosts."""
+    1-based index among the series' hosts. A kind with nowhere to go (a dependency failure needs
+    a service that `calls` another, both busy enough) is left out of the rotation, as every kind
+    is when no series is busy enough: the ground truth holds what was injected."""
     unknown = sorted(set(spec.kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"unknown incident kinds {unknown}; known: {', '.join(KINDS)}")
     eligible = series[expected_per_minute.to_numpy() >= spec.min_requests_per_minute]
-    if spec.count == 0 or eligible.empty:
+    targets = {kind: _targets(kind, eligible, services) for kind in dict.fromkeys(spec.kinds)}
+    kinds = [kind for kind in spec.kinds if targets[kind]]
+    if spec.count == 0 or not kinds:
         return pd.DataFrame(columns=TRUTH_COLUMNS)
     share = dict(zip(zip(series["service"], series["environment"]), series["share"]))
     first = max(len(minutes) // 10, 1)
@@ -169,7 +173,7 @@ def plan_incidents(
     if longest < 1:
         raise ValueError("the time range is too short to place incidents after a warm-up")
 
-    sequence = [spec.kinds[i % len(spec.kinds)] for i in range(spec.count)]
+    sequence = [kinds[i % len(kinds)] for i in range(spec.count)]
     draw = _magnitude_draws(rng, spec, [KINDS[kind][1] for kind in sequence]
                             + ["latency_multiplier"] * sequence.count("dependency_failure"))
     taken: dict[tuple, list[tuple[int, int]]] = {}
@@ -181,12 +185,8 @@ def plan_incidents(
             raise ValueError(f"could not place {spec.count} incidents apart from each other")
         kind = sequence[placed]
         signal, magnitude_range, duration_range = KINDS[kind]
-        targets = _targets(kind, eligible, services)
-        if not targets:
-            raise ValueError(f"no place for a {kind}: it needs a service that calls another (a `calls` list in "
-                             f"services), both with at least {spec.min_requests_per_minute:g} requests a minute")
-        weights = np.array([share[keys[-1]] for keys in targets])
-        keys = targets[rng.choice(len(targets), p=weights / weights.sum())]
+        weights = np.array([share[keys[-1]] for keys in targets[kind]])
+        keys = targets[kind][rng.choice(len(weights), p=weights / weights.sum())]
         low, high = (min(int(x), longest) for x in getattr(spec, duration_range))
         duration = int(rng.integers(max(low, 1), max(high, 1) + 1))
         start = int(rng.integers(first, len(minutes) - duration))
