@@ -137,3 +137,24 @@ def test_a_drop_on_the_first_day_is_caught_while_traffic_ramps():
     x = 200 + 100 * np.sin(2 * np.pi * t / DAY_OF_MINUTES) + rng.normal(0, 5, len(t))
     x[500:520] *= 0.2
     assert incidents(x) == [(500, 520)]
+
+
+def _nightly_job_series():
+    """Ten days of a 5-minute latency: a daily cycle, a job that triples it at about 03:30 every
+    night, and one real incident, +60% for 30 minutes at 14:00 on day 6."""
+    rng = np.random.default_rng(7)
+    n = 10 * 288
+    time_of_day = (np.arange(n) % 288) / 288
+    values = 100 + 30 * np.sin(2 * np.pi * (time_of_day - 0.3)) + rng.normal(0, 4, n)
+    for day in range(10):
+        values[day * 288 + 42 + rng.integers(-3, 4)] *= 3.0
+    values[5 * 288 + 168: 5 * 288 + 174] *= 1.6
+    return values
+
+
+def test_a_nightly_job_stops_paging_and_does_not_hide_a_real_incident():
+    values = _nightly_job_series()
+    found = incidents(values, FIVE_MINUTES, window=288)
+    nightly = [start for start, _ in found if abs(start % 288 - 42) <= 6]
+    assert all(start < 4 * 288 for start in nightly), nightly  # routine after three nights
+    assert any(5 * 288 + 166 <= start <= 5 * 288 + 170 for start, _ in found), found

@@ -9,7 +9,8 @@ method per series x metric inside a grouped pandas UDF; z = (value - center) / s
 - `robust`: median and 1.4826 x MAD of the trailing window.
 - `seasonal` (the default): the best of a day-long median, an hour-long median and the same
   time of day on previous days, flagged points kept out of all three, and a spread that grows
-  on series whose routine excursions are large. Built on the NAB development series and the
+  on series whose routine excursions are large, or that make the same excursion at about the
+  same time every day (a nightly job). Built on the NAB development series and the
   synthetic run (docs/detection.md).
 """
 
@@ -81,6 +82,8 @@ NOISE_QUANTILE = 0.999       # the tail compared with a normal distribution's
 RELATIVE_FLOOR = 0.01        # spread never below 1% of the level
 LOCAL_WINDOW_SECONDS = 3600  # the hour model's window
 LOCAL_MARGIN = 1.5           # how much better the hour model must have done to be chosen
+ROUTINE_DAYS = 3             # an excursion near this time of day on this many previous days is routine
+ROUTINE_HALFWIDTH_SECONDS = 1800  # how far from the same time of day a previous excursion counts
 
 
 def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +160,23 @@ def tighter(best: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.nda
     return np.where(use_other, other_center, center), np.where(use_other, other_spread * margin, spread)
 
 
+def routine_factor(z: np.ndarray, period: int, halfwidth: int, threshold: float) -> np.ndarray:
+    """How large the excursions near this time of day have routinely been, over the threshold
+    (never below 1): per previous day (up to SEASON_DAYS), the largest |z| within `halfwidth`
+    buckets of the same time, and of those the ROUTINE_DAYS-th largest. A job that spikes every
+    night at about the same time (a backup, a cron, a batch) stops paging once it has done so on
+    ROUTINE_DAYS days, and a larger excursion at that time still pages. Only earlier days are
+    read, so an ongoing anomaly cannot make itself routine within its first day."""
+    near = pd.Series(np.abs(z)).rolling(2 * halfwidth + 1, center=True, min_periods=1).max().to_numpy()
+    n = len(z)
+    by_day = np.zeros((SEASON_DAYS, n))
+    for k in range(1, SEASON_DAYS + 1):
+        if k * period < n:
+            by_day[k - 1, k * period:] = np.nan_to_num(near[: n - k * period], nan=0.0)
+    routine = -np.sort(-by_day, axis=0)[min(ROUTINE_DAYS, SEASON_DAYS) - 1]
+    return np.maximum(routine / threshold, 1.0)
+
+
 def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
     """Level and spread from the model that has explained the recent past best, with anomalies
     kept out. Three models, each judged by its residuals over the trailing `window`:
@@ -171,13 +191,17 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
 
     Points flagged at `context.threshold` leave every window (PASSES rounds); a run longer than
     MAX_EXCLUSION_SECONDS stops being excluded, so a lasting shift becomes the new normal. The
-    spread is floored at 1% of the level and at the series' resolution, then scaled by the
-    series' noise factor, so a series of routine spikes cannot flood the incident list.
+    spread is floored at 1% of the level and at the series' resolution, widened where the same
+    excursion came at about the same time of day on ROUTINE_DAYS previous days (routine_factor),
+    then scaled by the series' noise factor, so a series of routine spikes cannot flood the
+    incident list. The routine factor comes first: a routine spike, no longer flagged, must not
+    enter the noise factor at full size and raise the bar for everything else.
     """
     window = max(window, 2 * MIN_POINTS)
     hour = max(LOCAL_WINDOW_SECONDS // context.bucket_seconds, MIN_POINTS)
     period = max(SEASON_SECONDS // context.bucket_seconds, 1)
     max_excluded = max(MAX_EXCLUSION_SECONDS // context.bucket_seconds, 1)
+    routine_halfwidth = max(ROUTINE_HALFWIDTH_SECONDS // context.bucket_seconds, 0)
     noise_window = max(NOISE_WINDOW_SECONDS // context.bucket_seconds, window)
     floor = resolution(values)
     excluded = np.zeros(len(values), bool)
@@ -191,6 +215,7 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
                                      (hour_center, residual_spread(normal, hour_center, window, floor)), LOCAL_MARGIN)
             center, spread = tighter((center, spread),
                                      (season_center, residual_spread(normal, season_center, window, floor)))
+            spread = spread * routine_factor((values - center) / spread, period, routine_halfwidth, context.threshold)
             z = (values - center) / spread
             spread = spread * noise_factor(np.where(excluded, np.nan, z), noise_window, max_excluded)
             flagged = np.abs(np.nan_to_num((values - center) / spread)) >= context.threshold
