@@ -80,6 +80,8 @@ BAD = [
     ({"data_root": str(ROOT / "README.md")}, "exists and is not a folder"),
     ({"data_root": str(ROOT / "README.md" / "data")}, "does not exist and cannot be created"),
     ({"max_timestamp_age_days": 0}, "max_timestamp_age_days = 0 must be a positive number of days"),
+    ({"min_response_time_ms": 10.0, "max_response_time_ms": 10.0}, "min_response_time_ms 10.0 is not below"),
+    ({"max_response_time_ms": float("inf")}, "max_response_time_ms = inf must be a finite number"),
     ({"source": "ingest", "input_path": str(ROOT), "labels_path": "/no/labels.json"},
      "labels_path '/no/labels.json' does not exist"),
     ({"reference_events_path": "/no/events.json"}, "reference_events_path '/no/events.json' does not exist"),

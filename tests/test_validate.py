@@ -178,3 +178,22 @@ def test_raw_logs_without_their_success_marker_are_refused(spark, tmp_path):
     with pytest.raises(IncompleteOutputError, match="has no _SUCCESS marker"):
         stages.compute_metrics(spark, DataPaths(str(tmp_path)), 60, 5)
     assert not (tmp_path / "clean_logs").exists()
+
+
+def test_a_profile_of_metric_values_widens_the_response_time_range(spark):
+    """A metric series (csv_series) carries its value as the response time: negative values and
+    byte counts in the billions are points there, not broken lines, when the profile says so."""
+    values = [-3.5, 0.0, 12.5, 2.5e9]
+    text = spark.createDataFrame([(line(response_time_ms=v),) for v in values], "value string")
+    records = spark.read.schema(validation.TYPED_JSON_SCHEMA).json(text.rdd.map(lambda r: r.value))
+    default = [r.reason for r in validation.check_records(records).orderBy("response_time_ms").collect()]
+    widened = [r.reason for r in validation.check_records(records, None, (-1e15, 1e15)).collect()]
+    assert default == ["out_of_range:response_time_ms", None, None, "out_of_range:response_time_ms"]
+    assert widened == [None] * 4
+
+
+def test_the_stage_notebook_declares_the_documented_response_time_range():
+    from loganalysis.ops import params
+    declared = params.declared("02_compute_metrics")
+    assert (float(declared["min_response_time_ms"]["default"]), float(declared["max_response_time_ms"]["default"])
+            ) == validation.RESPONSE_TIME_RANGE_MS

@@ -99,13 +99,15 @@ def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataP
 # ---- 02: validate and compute metrics ---------------------------------------------------------
 
 def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int,
-                    timestamp_window: tuple[datetime, datetime] | None = None) -> dict:
+                    timestamp_window: tuple[datetime, datetime] | None = None,
+                    response_time_range: tuple[float, float] = validation.RESPONSE_TIME_RANGE_MS) -> dict:
     """Validate raw logs into clean records and quarantine, and write every metric.
-    Timestamps outside `timestamp_window` (default: `validation.timestamp_window()`) are quarantined.
+    Timestamps outside `timestamp_window` (default: `validation.timestamp_window()`) and response
+    times outside `response_time_range` are quarantined.
     Returns the reconciliation counts: lines_in, clean, quarantined."""
     # The reconciliation's `lines in`, counted as the reader hands the lines on: same pass.
     records, lines_read = validation.counted(validation.read_raw_records(spark, paths.raw_logs))
-    split = validation.split_by_outcome(validation.check_records(records, timestamp_window))
+    split = validation.split_by_outcome(validation.check_records(records, timestamp_window, response_time_range))
     with stage_outputs(spark, paths.staging) as outputs:
         # One pass over the raw JSON writes the clean records and the rejected lines both, so
         # the JSON is parsed once.

@@ -22,6 +22,7 @@ from loganalysis.core.storage import read_parquet, require_complete
 # line is quarantined with `out_of_range:<field>`, never fixed.
 STATUS_RANGE = (100, 599)
 # Finite and at most a day: NaN, Infinity and 1e308 are refused (they would poison every mean).
+# A profile whose values are not latencies (a metric series read with csv_series) widens it.
 RESPONSE_TIME_RANGE_MS = (0.0, 86_400_000.0)
 # Timestamps: from `max_age_days` before the run to `ahead_hours` after it (clocks drift a
 # little; nothing is logged in 2300). A 1970 timestamp in 2026 data would stretch every series'
@@ -79,7 +80,8 @@ def untyped_reason(raw_line: Column) -> Column:
     return F.coalesce(_first_failure(checks), F.lit("wrong_type:unknown"))
 
 
-def typed_reason(window: tuple[datetime, datetime]) -> Column:
+def typed_reason(window: tuple[datetime, datetime],
+                 response_time_range: tuple[float, float] = RESPONSE_TIME_RANGE_MS) -> Column:
     """Why a well-typed record still cannot be used: a required field missing (a blank name is
     missing too), a name no folder can carry, a value out of its range."""
     checks = [(F.col(name).isNull(), f"missing_field:{name}") for name in REQUIRED_FIELDS]
@@ -89,7 +91,7 @@ def typed_reason(window: tuple[datetime, datetime]) -> Column:
     checks += [
         (~F.col("timestamp").between(F.lit(earliest), F.lit(latest)), "out_of_range:timestamp"),
         # NaN fails `between` too (it is neither >= nor <= a number), and so does Infinity.
-        (~F.col("response_time_ms").between(*RESPONSE_TIME_RANGE_MS) | F.isnan("response_time_ms"),
+        (~F.col("response_time_ms").between(*response_time_range) | F.isnan("response_time_ms"),
          "out_of_range:response_time_ms"),
         (~F.col("status_code").between(*STATUS_RANGE), "out_of_range:status_code"),
         (F.col("bytes_sent") < 0, "out_of_range:bytes_sent"),
@@ -104,17 +106,20 @@ def typed_reason(window: tuple[datetime, datetime]) -> Column:
 UNTYPED = "untyped"
 
 
-def check_records(records: DataFrame, window: tuple[datetime, datetime] | None = None) -> DataFrame:
+def check_records(records: DataFrame, window: tuple[datetime, datetime] | None = None,
+                  response_time_range: tuple[float, float] = RESPONSE_TIME_RANGE_MS) -> DataFrame:
     """Every record with `reason` (null when clean, `UNTYPED` when the typed parse failed) and,
     for a rejected one, the line itself and the file it came from. Timestamps outside `window`
-    (default: `timestamp_window()` around now) are out of range.
+    (default: `timestamp_window()` around now) and response times outside `response_time_range`
+    are out of range.
 
     A line that parsed but failed a check is re-serialised from its parsed fields: the
     reader does not keep the text of lines it could type, and keeping it for every line
     would double the cost of the stage.
     """
     corrupt = F.col(CORRUPT_RECORD)
-    reason = F.when(corrupt.isNotNull(), F.lit(UNTYPED)).otherwise(typed_reason(window or timestamp_window()))
+    reason = F.when(corrupt.isNotNull(), F.lit(UNTYPED)).otherwise(
+        typed_reason(window or timestamp_window(), response_time_range))
     rejected = F.col("reason").isNotNull()
     # Steps, not one select: `reason` (every check) is computed once, and the columns after it
     # only test it.

@@ -8,6 +8,7 @@ wrong types and impossible values, all reported together in one message.
 from __future__ import annotations
 
 import ast
+import math
 import os
 import re
 from pathlib import Path
@@ -142,6 +143,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("top_n", _positive, "must be at least 1"),
     ("max_timestamp_age_days", _positive, "must be a positive number of days"),
     ("max_timestamp_ahead_hours", _non_negative, "must be 0 or more hours"),
+    ("min_response_time_ms", lambda v: isinstance(v, (int, float)) and math.isfinite(v), "must be a finite number"),
+    ("max_response_time_ms", lambda v: isinstance(v, (int, float)) and math.isfinite(v), "must be a finite number"),
     ("threshold", _positive, "must be positive"),
     ("persistence", _positive, "must be at least 1 bucket"),
     ("spike_threshold", _positive, "must be positive"),
@@ -170,6 +173,10 @@ def _cross_checks(effective: dict) -> list[str]:
                 duration_seconds(effective["window"]) // duration_seconds(effective["bucket"])):
             problems.append(f"min_history {effective['min_history']} buckets is more than a {effective['window']!r} "
                             f"window holds: no bucket would ever be scored")
+    low, high = effective.get("min_response_time_ms"), effective.get("max_response_time_ms")
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low >= high:
+        problems.append(f"min_response_time_ms {low} is not below max_response_time_ms {high}: every record "
+                        "would be quarantined")
     if _positive(effective.get("threshold")) and _positive(effective.get("spike_threshold")) and (
             effective["spike_threshold"] < effective["threshold"]):
         problems.append(f"spike_threshold {effective['spike_threshold']} is below threshold {effective['threshold']}: "
