@@ -76,7 +76,7 @@ def test_a_failure_of_the_runner_itself_names_its_root_cause_keeps_the_traceback
         tmp_path, monkeypatch, capsys):
     from loganalysis.ops import runner
 
-    def broken_stage(stage, stage_params, run_dir):
+    def broken_stage(stage, stage_params, run_dir, kernel):
         try:
             raise OSError(28, "No space left on device")
         except OSError as error:
