@@ -122,3 +122,15 @@ def test_the_latency_distribution_draws_the_busiest_services_past_its_cap():
     names = [text.get_text() for text in fig.get_axes()[0].get_legend().get_texts()]
     assert names == [f"s{k:02d}" for k in range(11, 3, -1)]
     assert "8 busiest of 12" in fig.get_axes()[0].get_title(loc="left")
+
+
+def test_timeline_labels_do_not_overprint_the_next_incident_on_their_row():
+    t0 = pd.Timestamp("2026-11-02")
+    incidents = pd.DataFrame({"service": ["a", "a", "a", "b"], "environment": "prod",
+                              "start": [t0 + pd.Timedelta(hours=h) for h in (1, 2, 30, 2)],
+                              "end": [t0 + pd.Timedelta(hours=h, minutes=20) for h in (1, 2, 30, 2)],
+                              "severity": "major", "peak_metric": ["x1", "x2", "x3", "x4"]})
+    fig = plots.incident_timeline(incidents, t0, t0 + pd.Timedelta(hours=48), "t", color_by="severity",
+                                  label="peak_metric")
+    texts = [t.get_text().strip() for t in fig.get_axes()[0].texts]
+    assert texts == ["major x2", "major x3", "major x4"]  # x1 would run into x2

@@ -78,6 +78,9 @@ def top_and_other(df: pd.DataFrame, x: str, y: str, hue: str, keep: int) -> pd.D
     return pd.concat([kept, other], ignore_index=True)
 
 
+LABEL_SHARE = 0.14  # of the time axis a bar's label needs before the next bar on its row
+
+
 def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by: str = "kind",
                       label: str = "magnitude") -> plt.Figure:
     """One row per series, a bar per incident from its start to its end, coloured by `color_by`
@@ -91,11 +94,16 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
         groups = sorted(incidents[color_by].astype(str).unique())
         colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
         least = (pd.Timestamp(end) - pd.Timestamp(start)) / 300  # a bar never thinner than this
-        for name, incident in zip(series, incidents.itertuples()):
+        room = (pd.Timestamp(end) - pd.Timestamp(start)) * LABEL_SHARE
+        next_start = (incidents.assign(_row=series.to_numpy()).sort_values("start")
+                      .groupby("_row")["start"].shift(-1).reindex(incidents.index))
+        for name, incident, following in zip(series, incidents.itertuples(), next_start):
             group = str(getattr(incident, color_by))
             ax.barh(rows[name], max(incident.end - incident.start, least), left=incident.start,
                     color=colors[group], height=0.6, label=group)
-            ax.text(incident.end, rows[name], f"  {group} {_short(getattr(incident, label))}", va="center", fontsize=9)
+            if pd.isna(following) or following - incident.end > room:  # labels never overprint
+                ax.text(incident.end, rows[name], f"  {group} {_short(getattr(incident, label))}", va="center",
+                        fontsize=9)
         _legend_once(ax, title=color_by)
         ax.set_yticks(list(rows.values()), list(rows))
         ax.invert_yaxis()
