@@ -117,3 +117,9 @@ def test_a_metric_the_detector_could_not_watch_gets_a_sentence_with_the_reason()
     assert insights.unscored_sentences(partly) == [
         "5xx rate was scored in part: only 120 of 997 buckets had enough requests and history.",
         "P95 latency was not scored: no bucket had enough history before it (min_history)."]
+
+
+def test_an_empty_table_is_a_sentence_not_a_row_of_headers():
+    from loganalysis.report import tables
+    shown = tables.show(pd.DataFrame({"service": [], "message": []}))
+    assert "None in these logs" in shown.data and "<th" not in shown.data

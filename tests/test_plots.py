@@ -134,3 +134,12 @@ def test_timeline_labels_do_not_overprint_the_next_incident_on_their_row():
                                   label="peak_metric")
     texts = [t.get_text().strip() for t in fig.get_axes()[0].texts]
     assert texts == ["major x2", "major x3", "major x4"]  # x1 would run into x2
+
+
+def test_time_axes_over_years_keep_few_readable_ticks():
+    t = pd.to_datetime(["2011-07-01", "2013-01-01", "2015-09-01"])
+    frame = pd.DataFrame({"hour": list(t) * 2, "requests": [1, 2, 3, 4, 5, 6], "service": ["a"] * 3 + ["b"] * 3})
+    fig = plots.lines_over_time(frame, "hour", "requests", "service", "requests", "n")
+    fig.canvas.draw()
+    labels = [tick.get_text() for tick in fig.get_axes()[0].get_xticklabels() if tick.get_text()]
+    assert 3 <= len(labels) <= 9 and len(set(labels)) == len(labels), labels

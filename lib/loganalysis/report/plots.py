@@ -28,15 +28,23 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str, ylabel: str)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if isinstance(ax.xaxis.get_major_formatter(), mdates.AutoDateFormatter):
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
+        _concise_dates(ax)
     fig.tight_layout()
     plt.close(fig)  # shown once by the notebook's display, not again by pyplot
     return fig
 
 
+def _concise_dates(ax: plt.Axes) -> None:
+    """Date ticks that fit any range, from minutes to years: a few ticks, each labelled only
+    with what changed since the last one (hours within a day, days within a month...)."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 def _finish_panels(fig: plt.Figure, axes) -> plt.Figure:
     """`_finish` for panels stacked over one shared time axis."""
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M"))
+    _concise_dates(axes[-1, 0])
     axes[-1, 0].set_xlabel("time (UTC)")
     fig.tight_layout()
     plt.close(fig)
@@ -161,7 +169,7 @@ def series_with_incidents(ts: pd.DataFrame, incidents: pd.DataFrame, y: str, tit
         ax.set_ylabel(ylabel)
         ax.set_title(panel, loc="left", fontsize=11)
         if not shared:
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+            _concise_dates(ax)
     axes[0, 0].legend(title="environment", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     rest = sorted(set(ts[facet]) - set(panels))
     note = f"; not drawn: {', '.join(rest[:10])}{' ...' if len(rest) > 10 else ''}" if rest else ""

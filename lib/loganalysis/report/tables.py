@@ -8,6 +8,7 @@ import html
 from typing import Callable
 
 import pandas as pd
+from IPython.display import HTML
 from pandas.io.formats.style import Styler
 
 METRIC_NAMES = {"requests": "requests", "error_rate": "5xx rate", "mean_ms": "mean latency",
@@ -54,9 +55,11 @@ COLUMN_FORMATS: dict[str, Callable] = {
 }
 
 
-def show(frame: pd.DataFrame, **formats: Callable) -> Styler:
+def show(frame: pd.DataFrame, **formats: Callable) -> Styler | HTML:
     """The frame as a table for people: known columns formatted, `formats` on top, no index,
     long text wrapped rather than cut, every cell and header HTML-escaped."""
+    if frame.empty:  # a table of headers only reads as broken
+        return HTML("<p><em>None in these logs.</em></p>")
     chosen = {column: fn for column, fn in {**COLUMN_FORMATS, **formats}.items() if column in frame.columns}
     chosen.update({column: two_decimals for column in frame.select_dtypes("float").columns if column not in chosen})
     # escape="html": cells quote the logs (endpoints, messages), untrusted text for the page
