@@ -4,6 +4,8 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
+import pandas as pd
+
 from loganalysis.metrics import templates
 
 USERS = ["alice", "bob", "carol", "dmitri", "erin", "farouk", "grace", "heidi"]
@@ -90,5 +92,22 @@ def test_past_the_mining_limit_the_rarest_messages_are_counted_as_other(spark):
     rows = templates.with_templates(spark, records, max_distinct=1).collect()
     assert sorted((r.message or "", r.template or "") for r in rows) == [
         ("", ""), ("Cache warmed", templates.OTHER_TEMPLATE)] + [("Health check passed", "Health check passed")] * 3
-    counts = templates.template_counts(templates.with_templates(spark, records, max_distinct=1)).collect()
+    counts = templates.template_counts(spark, records, max_distinct=1).collect()
     assert [(r.template, r.lines) for r in counts] == [("Health check passed", 3), (templates.OTHER_TEMPLATE, 1)]
+
+
+def test_template_counts_give_each_kind_its_lines_and_first_and_last_time(spark):
+    lines = generated_lines(1500, seed=3)
+    start = datetime(2026, 11, 2)
+    records = spark.createDataFrame(
+        [("api", "prod", start + timedelta(seconds=i), message) for i, (_, message) in enumerate(lines)],
+        "service string, environment string, timestamp timestamp, message string")
+    counts = templates.template_counts(spark, records).toPandas()
+    kinds = {}
+    for i, (kind, _) in enumerate(lines):
+        kinds.setdefault(kind, []).append(i)
+    expected = sorted((len(at), start + timedelta(seconds=at[0]), start + timedelta(seconds=at[-1]))
+                      for at in kinds.values())
+    got = sorted(zip(counts["lines"], counts["first_seen"], counts["last_seen"]))
+    assert [(n, pd.Timestamp(a), pd.Timestamp(b)) for n, a, b in got] == \
+        [(n, pd.Timestamp(a), pd.Timestamp(b)) for n, a, b in expected]

@@ -130,9 +130,10 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
                   paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n),
                   paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n),
                   paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n)}
+
         def message_templates():
-            # Builds its Drain tree from the distinct masked messages: a job of its own.
-            outputs.write_parquet(templates.template_counts(templates.with_templates(spark, clean)),
+            # Masks the messages in one pass, then mines the distinct ones on the driver.
+            outputs.write_parquet(templates.template_counts(spark, clean),
                                   paths.metrics.message_templates)
 
         counts = side_by_side({

@@ -16,7 +16,8 @@ How:
    differ into `<*>` (the words that vary without looking variable, like user names).
    The driver's work follows the variety of messages, not the number of lines; past
    `max_distinct` messages the rarest are grouped as `OTHER_TEMPLATE`, counted, not dropped.
-3. The template of each masked message is joined back to the records.
+3. The template of each masked message is joined back (to the records, or to the counts per
+   series and masked message, which is all `template_counts` needs).
 
 drain3, Drain's reference implementation, pins jsonpickle 1.5.1 and cachetools 4.2.1 (2021),
 which this project will not hold back for; the algorithm is small enough to keep here.
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
+
+from loganalysis.core.schema import SERIES_KEYS
 
 WILDCARD = "<*>"
 OTHER_TEMPLATE = "(rarer messages beyond the mining limit)"
@@ -126,28 +129,48 @@ MAPPING_SCHEMA = T.StructType([T.StructField("masked_message", T.StringType()),
                                T.StructField("template", T.StringType())])
 
 
+def _templates_of(spark: SparkSession, lines_per_message: DataFrame, max_distinct: int,
+                  settings: DrainSettings) -> tuple[DataFrame, Column]:
+    """Mine the distinct masked messages of `lines_per_message` (masked_message, lines): the
+    mapping masked_message -> template to join (broadcast), and the column that then gives a row
+    its template (the rarest messages past `max_distinct` get OTHER_TEMPLATE)."""
+    distinct = (lines_per_message.groupBy("masked_message").agg(F.sum("lines").alias("lines"))
+                .orderBy(F.desc("lines"), "masked_message").limit(max_distinct + 1).collect())
+    mapping = mine(((row.masked_message, row.lines) for row in distinct[:max_distinct]), settings)
+    template = F.col("template")
+    if len(distinct) > max_distinct:
+        template = F.when(F.col("masked_message").isNotNull(), F.coalesce(template, F.lit(OTHER_TEMPLATE)))
+    return F.broadcast(spark.createDataFrame(list(mapping.items()), MAPPING_SCHEMA)), template
+
+
 def with_templates(spark: SparkSession, records: DataFrame, max_distinct: int = 200_000,
                    settings: DrainSettings = DrainSettings()) -> DataFrame:
     """`records` with a `template` column (null where the message is null)."""
     with_masked = records.withColumn("masked_message", masked(F.col("message")))
-    distinct = (with_masked.where(F.col("masked_message").isNotNull())
-                .groupBy("masked_message").agg(F.count(F.lit(1)).alias("lines"))
-                .orderBy(F.desc("lines"), "masked_message").limit(max_distinct + 1).collect())
-    mapping = mine(((row.masked_message, row.lines) for row in distinct[:max_distinct]), settings)
-    templates = spark.createDataFrame(list(mapping.items()), MAPPING_SCHEMA)
-    joined = with_masked.join(F.broadcast(templates), "masked_message", how="left")
-    overflow = len(distinct) > max_distinct
-    template = F.col("template")
-    if overflow:
-        template = F.when(F.col("message").isNotNull(), F.coalesce(template, F.lit(OTHER_TEMPLATE)))
-    return joined.select(*records.columns, template.alias("template"))
+    mapping, template = _templates_of(spark, with_masked.where(F.col("masked_message").isNotNull())
+                                      .select("masked_message", F.lit(1).alias("lines")), max_distinct, settings)
+    return (with_masked.join(mapping, "masked_message", how="left")
+            .select(*records.columns, template.alias("template")))
 
 
-def template_counts(with_template: DataFrame) -> DataFrame:
+def template_counts(spark: SparkSession, records: DataFrame, max_distinct: int = 200_000,
+                    settings: DrainSettings = DrainSettings()) -> DataFrame:
     """Lines per service, environment and template, with when it was first and last seen and
-    one example line, most frequent first."""
-    return (with_template.where(F.col("template").isNotNull())
-            .groupBy("service", "environment", "template")
-            .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
-                 F.max("timestamp").alias("last_seen"), F.min("message").alias("example"))
-            .orderBy("service", "environment", F.desc("lines")))
+    one example line, most frequent first. The records are read and masked once: into one row
+    per series and distinct masked message (cached: small), which both the mining and the
+    counts then read."""
+    per_message = (records.where(F.col("message").isNotNull())
+                   .groupBy(*SERIES_KEYS, masked(F.col("message")).alias("masked_message"))
+                   .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
+                        F.max("timestamp").alias("last_seen"), F.min("message").alias("example"))
+                   .cache())
+    try:
+        mapping, template = _templates_of(spark, per_message, max_distinct, settings)
+        return (per_message.join(mapping, "masked_message", how="left")
+                .groupBy(*SERIES_KEYS, template.alias("template"))
+                .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
+                     F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
+                .orderBy(*SERIES_KEYS, F.desc("lines"))
+                .localCheckpoint())  # computed now, so the cache can go
+    finally:
+        per_message.unpersist()
