@@ -212,3 +212,27 @@ def test_traffic_breakdown_matches_pandas_by_every_dimension(spark):
             want[["service", "value", "requests", "errors_4xx", "errors_5xx"]].values.tolist(), dimension
         assert mine["bytes_sent"].fillna(-1).tolist() == want["bytes_sent"].fillna(-1).tolist(), dimension
     assert got[(got["dimension"] == "status_code") & (got["value"] == "200")]["bytes_sent"].item() == 157
+
+
+def _spacing(records: int, first: int, last: int, filled: dict) -> dict:
+    return {"records": records, "first": first, "last": last,
+            **{f"filled_{size}": filled.get(size, 0) for size in service_metrics.AUTO_BUCKETS}}
+
+
+def test_auto_bucket_follows_the_datas_spacing_then_its_volume():
+    import pandas as pd
+    day = 86_400
+    busy = _spacing(2_000_000, 0, 2 * day - 60, {60: 2880, 300: 576, 900: 192, 3600: 48, 21600: 8, 86400: 2})
+    assert service_metrics.choose_bucket(pd.DataFrame([busy]), 10) == 60
+    hourly_stamps = _spacing(10_000, 0, 84 * 3600 - 1, {60: 84, 300: 84, 900: 84, 3600: 84, 21600: 14, 86400: 4})
+    assert service_metrics.choose_bucket(pd.DataFrame([hourly_stamps]), 5) == 3600  # 5 min: 11 of 12 empty
+    every_5_minutes = _spacing(4032, 0, 14 * day - 300, {60: 4032, 300: 4032, 900: 1344, 3600: 336, 21600: 56, 86400: 14})
+    assert service_metrics.choose_bucket(pd.DataFrame([every_5_minutes]), 1) == 300
+    assert service_metrics.choose_bucket(pd.DataFrame([every_5_minutes]), 10) == 3600  # 12 values an hour
+    sparse = _spacing(3, 0, 30 * day, {size: 3 for size in service_metrics.AUTO_BUCKETS})
+    assert service_metrics.choose_bucket(pd.DataFrame([sparse]), 1) == 86400
+
+
+def test_auto_bucket_from_records(spark):
+    rows = [("web", "prod", 200, 1.0, 3600 * h + 300, "ok", "/") for h in range(24) for _ in range(20)]
+    assert service_metrics.auto_bucket_seconds(records(spark, rows), 10) == 3600

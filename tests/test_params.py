@@ -184,7 +184,7 @@ def _cli(tmp_path, settings=None, text=None, *extra):
 CLI_REFUSALS = [  # issue #22, case 8 (and 1 through the command line): a message and exit 2
     ({"text": "data_root: [unclosed\nn_records: 5\n"}, "p.yaml: not valid YAML at line 2, column 10: expected ',' or ']', but got ':'"),
     ({"text": "- a list\n- not a mapping\n"}, "p.yaml: expected a mapping of parameter names to values"),
-    ({"settings": {"bucket": "0 minutes"}}, "bucket = '0 minutes' must be like"),
+    ({"settings": {"bucket": "0 minutes"}}, "bucket = '0 minutes' must be 'auto' or like"),
     ({"settings": {"data_root": ""}}, "data_root '' is empty"),
     ({"settings": {"data_root": "/"}}, "data_root '/' is the root of a filesystem"),
 ]
@@ -238,3 +238,12 @@ PYTHON_CHAIN = ["\x1b[31mFileNotFoundError\x1b[39m: [Errno 2] No such file: 'lab
 def test_a_failure_is_reported_by_its_deepest_cause_on_one_line(ename, evalue, traceback, expected):
     from loganalysis.ops.runner import root_cause
     assert root_cause(ename, evalue, traceback) == expected
+
+
+def test_ingested_logs_get_an_automatic_bucket_unless_the_profile_sets_one():
+    profile = {"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "apache_combined"}
+    assert params.check(profile)["02_compute_metrics"]["bucket"] == "auto"
+    assert params.check({**profile, "bucket": "5 minutes"})["02_compute_metrics"]["bucket"] == "5 minutes"
+    assert "bucket" not in params.check({"source": "synthetic"})["02_compute_metrics"]
+    with pytest.raises(params.ParameterError, match="must be 'auto' or like '1 minute'"):
+        params.check({"bucket": "sometimes"})

@@ -182,4 +182,5 @@ def test_a_stage_killed_during_its_commit_leaves_one_generation_and_the_next_run
     assert storage.read_parquet(spark, paths.quarantine).count() == 3
     assert os.listdir(tmp_path / "_staging") == []
 
-    assert stages.compute_metrics(spark, paths, 60, 5) == {"lines_in": 53, "clean": 50, "quarantined": 3}
+    assert stages.compute_metrics(spark, paths, 60, 5) == {"lines_in": 53, "clean": 50, "quarantined": 3,
+                                                            "bucket_seconds": 60}

@@ -119,7 +119,8 @@ def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tm
     clean = validation.read_clean_records(spark, paths.clean_logs)
     assert sorted(clean.columns) == sorted(LOG_SCHEMA.names)
     assert {(r.service, r.environment) for r in clean.collect()} <= {("api", "prod")}
-    assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected)}
+    assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected),
+                      "bucket_seconds": 60}
 
 
 def test_the_timestamp_window_is_the_configured_one(spark, tmp_path):

@@ -98,13 +98,16 @@ def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataP
 
 # ---- 02: validate and compute metrics ---------------------------------------------------------
 
-def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, top_n: int,
+def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int | None, top_n: int,
                     timestamp_window: tuple[datetime, datetime] | None = None,
-                    response_time_range: tuple[float, float] = validation.RESPONSE_TIME_RANGE_MS) -> dict:
+                    response_time_range: tuple[float, float] = validation.RESPONSE_TIME_RANGE_MS,
+                    min_bucket_requests: int = 10) -> dict:
     """Validate raw logs into clean records and quarantine, and write every metric.
     Timestamps outside `timestamp_window` (default: `validation.timestamp_window()`) and response
     times outside `response_time_range` are quarantined.
-    Returns the reconciliation counts: lines_in, clean, quarantined."""
+    `bucket_seconds` None: chosen from the clean records' spacing and volume
+    (`service_metrics.auto_bucket_seconds`, aiming at `min_bucket_requests` a bucket).
+    Returns the reconciliation counts (lines_in, clean, quarantined) and the bucket_seconds used."""
     # The reconciliation's `lines in`, counted as the reader hands the lines on: same pass.
     records, lines_read = validation.counted(validation.read_raw_records(spark, paths.raw_logs))
     split = validation.split_by_outcome(validation.check_records(records, timestamp_window, response_time_range))
@@ -114,6 +117,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
         folder = outputs.write_parquet_scratch(split, "validated", [validation.OUTCOME, *SERIES_KEYS])
         outputs.adopt(f"{folder}/{validation.OUTCOME}={validation.CLEAN}", paths.clean_logs)
         clean = validation.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
+        bucket_seconds = bucket_seconds or service_metrics.auto_bucket_seconds(clean, min_bucket_requests)
 
         def quarantine():
             # The few rejected lines are rewritten on their own, with just their own columns.
@@ -144,7 +148,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int, 
             "clean": clean.count,
         })
         return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
-                "quarantined": counts["quarantined"]}
+                "quarantined": counts["quarantined"], "bucket_seconds": bucket_seconds}
 
 
 def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:

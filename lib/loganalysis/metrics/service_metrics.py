@@ -78,6 +78,44 @@ def summarize(records: DataFrame) -> DataFrame:
     )
 
 
+# `bucket: auto`: the candidates, smallest first, and how much of a series' time range must hold
+# records for a bucket size to fit its spacing (logs stamped once an hour leave 11 of 12
+# five-minute buckets empty).
+AUTO_BUCKETS = (60, 300, 900, 3600, 6 * 3600, 86400)
+AUTO_COVERAGE = 0.9
+
+
+def auto_bucket_seconds(records: DataFrame, min_records: int) -> int:
+    """The bucket size for `bucket: auto`, from the data's own spacing and volume: see
+    `choose_bucket`. One aggregate, one row per series to the driver."""
+    epoch = F.unix_timestamp("timestamp")
+    per_series = (records.groupBy(*SERIES_KEYS)
+                  .agg(F.count(F.lit(1)).alias("records"), F.min(epoch).alias("first"), F.max(epoch).alias("last"),
+                       *[F.approx_count_distinct(F.floor(epoch / size), 0.01).alias(f"filled_{size}")
+                         for size in AUTO_BUCKETS])
+                  .toPandas())
+    return choose_bucket(per_series, min_records)
+
+
+def choose_bucket(per_series, min_records: int) -> int:
+    """The smallest of AUTO_BUCKETS at which the median series has records in AUTO_COVERAGE of
+    its buckets and at least `min_records` in each (the detector's min_bucket_requests, below
+    which a bucket's rates are not scored); failing the volume, the smallest that fits the
+    spacing; failing both, a day. `per_series`: records, first, last (epoch seconds) and
+    filled_<size> (buckets holding records) per series."""
+    if len(per_series) == 0:
+        return AUTO_BUCKETS[0]
+    fits_spacing = []
+    for size in AUTO_BUCKETS:
+        grid = per_series["last"] // size - per_series["first"] // size + 1
+        filled = per_series[f"filled_{size}"].clip(upper=grid)
+        if (filled / grid).median() >= AUTO_COVERAGE:
+            fits_spacing.append(size)
+            if (per_series["records"] / filled).median() >= min_records:
+                return size
+    return fits_spacing[0] if fits_spacing else AUTO_BUCKETS[-1]
+
+
 def timeseries(records: DataFrame, seconds: int) -> DataFrame:
     """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency.
 

@@ -23,7 +23,7 @@ from loganalysis.sources.ingest import FORMATS
 from loganalysis.sources.logformat import TIME_UNITS_MS, log_format_ok
 from loganalysis.sources.regex_format import pattern_ok
 from loganalysis.sources.traffic_plan import INCIDENT_KINDS
-from loganalysis.core.durations import duration_seconds
+from loganalysis.core.durations import AUTO, duration_seconds
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
 
@@ -138,7 +138,7 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("latency_seasonality", lambda v: _fraction(v) and v < 1, "must be a fraction in [0, 1): latency stays positive"),
     ("incident_kinds", lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(k in INCIDENT_KINDS for k in v),
      f"must list known incident kinds ({', '.join(INCIDENT_KINDS)})"),
-    ("bucket", _bucket_ok, "must be like '1 minute', '5 minutes' or '1 hour'"),
+    ("bucket", lambda v: v == AUTO or _bucket_ok(v), "must be 'auto' or like '1 minute', '5 minutes' or '1 hour'"),
     ("window", _bucket_ok, "must be like '30 minutes' or '1 hour'"),
     ("top_n", _positive, "must be at least 1"),
     ("max_timestamp_age_days", _positive, "must be a positive number of days"),
@@ -241,6 +241,11 @@ def data_root_problems(data_root: Any) -> list[str]:
     return []
 
 
+# What a source changes in the stages' own defaults: ingested logs come at any spacing, so their
+# bucket is chosen from the data unless the profile sets one.
+SOURCE_DEFAULTS = {"ingest": {"bucket": AUTO}}
+
+
 def check(params: dict) -> dict[str, dict]:
     """Check a loaded params file; return the parameters to pass to each stage, in run order.
 
@@ -251,6 +256,7 @@ def check(params: dict) -> dict[str, dict]:
     if source not in SOURCES:
         raise ParameterError(f"source {source!r} must be one of {sorted(SOURCES)}")
     stages = SOURCES[source]
+    params = {**SOURCE_DEFAULTS.get(source, {}), **params}
     declarations = {stage: declared(stage) for stage in stages}
     known = set(RUNNER_KEYS).union(*declarations.values())
 
