@@ -109,8 +109,12 @@ def test_a_worker_killed_mid_metrics_stage_does_not_change_the_results(spark, lo
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     evidence = None
     deadline = time.monotonic() + 600
+    reports = tmp_path / "reports" / "fault"
     while evidence is None and run.poll() is None and time.monotonic() < deadline:
-        busy = _busy_executor(ui_port, "02_compute_metrics")
+        # The run's stages share one application (named after the run); stage 02 runs between
+        # the page of stage 01 and its own.
+        in_metrics = (reports / "01_generate_logs.html").exists() and not (reports / "02_compute_metrics.html").exists()
+        busy = _busy_executor(ui_port, "loganalysis-fault") if in_metrics else None
         if busy:
             app_id, executor_id = busy
             worker = _worker_running(loopback_cluster, executor_id)

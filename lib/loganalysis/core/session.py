@@ -46,6 +46,10 @@ def _process_output_to(path: str) -> Iterator[None]:
             os.close(fd)
 
 
+APP_NAME_ENV = "LOGANALYSIS_APP_NAME"  # set by the runner: the Spark application's name
+_SHIPPED: set[str] = set()  # applications this process has sent the package to
+
+
 def get_spark(
     master: str = "local[*]",
     app_name: str = "loganalysis",
@@ -81,14 +85,18 @@ def get_spark(
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings.update({key: str(value) for key, value in (conf or {}).items()})
 
-    builder = SparkSession.builder.master(master).appName(app_name)
+    # A run's stages share one kernel, so one application: the runner names it after the run.
+    builder = SparkSession.builder.master(master).appName(os.environ.get(APP_NAME_ENV) or app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
     with _process_output_to(spark_log_path()):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    if not master.startswith("local"):
+    if not master.startswith("local") and spark.sparkContext.applicationId not in _SHIPPED:
+        # Once per application: the stages of a run share it, and Spark refuses a second file
+        # of the same name.
         spark.sparkContext.addPyFile(package_zip())
+        _SHIPPED.add(spark.sparkContext.applicationId)
     return spark
 
 

@@ -24,6 +24,7 @@ import papermill
 import pyspark
 
 import loganalysis
+from loganalysis.core import session
 from loganalysis.ops import kernel
 from loganalysis.ops import params as parameters
 from loganalysis.ops import run_lock
@@ -195,6 +196,7 @@ def run(params_file: str | Path, reports_root: str | Path = "reports", run_id: s
 
 def _run_stages(params_file: Path, loaded: dict, per_stage: dict, run_id: str, run_dir: Path) -> int:
     os.environ["LOGANALYSIS_SPARK_LOG"] = str(run_dir / "spark.log")
+    os.environ[session.APP_NAME_ENV] = f"loganalysis-{run_id}"  # one application for every stage
     run = {"run_id": run_id, "params_file": str(params_file), "parameters": loaded,
            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "status": "running", "versions": versions(), "stages": []}
