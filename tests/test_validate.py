@@ -149,7 +149,7 @@ def test_unusual_names_are_written_read_back_and_summarised_by_both_paths(spark,
 
     counts = stages.compute_metrics(spark, paths, 60, 5)
 
-    assert counts == {"lines_in": 6, "clean": 4, "quarantined": 2}
+    assert counts == {"lines_in": 6, "clean": 4, "quarantined": 2, "bucket_seconds": 60}
     assert sorted(r.reason for r in read_parquet(spark, paths.quarantine).collect()) == [
         "bad_name:environment", "bad_name:service"]
     clean = validation.read_clean_records(spark, paths.clean_logs)
