@@ -152,9 +152,10 @@ def ingest_sample(spark, tmp_path, text, name, **settings):
     return counts, reasons, records.orderBy("timestamp").collect(), summary, paths
 
 
-def assert_latency_summary(row, latencies_ms, errors_5xx):
-    assert row.requests == len(latencies_ms)
-    assert row.errors_5xx == errors_5xx and row.error_rate_5xx == pytest.approx(errors_5xx / len(latencies_ms))
+def assert_latency_summary(row, latencies_ms, errors_5xx, requests=None):
+    requests = requests or len(latencies_ms)
+    assert row.requests == requests
+    assert row.errors_5xx == errors_5xx and row.error_rate_5xx == pytest.approx(errors_5xx / requests)
     assert [row.p50_ms, row.p95_ms, row.p99_ms] == pytest.approx(list(np.percentile(latencies_ms, [50, 95, 99])))
     assert row.mean_ms == pytest.approx(np.mean(latencies_ms))
 
@@ -236,6 +237,34 @@ def test_regex_application_log_with_levels(spark, tmp_path):
         ("payment", "ERROR", "card declined: order 17"), ("payment", "INFO", "order 18 charged")]
     assert records[3].timestamp == utc(2026, 11, 30, 8, 0, 3, 999000)
     assert {key: row.requests for key, row in summary.items()} == {("checkout", "prod"): 2, ("payment", "prod"): 2}
+
+
+TIMED_APP_LOG = """2026-11-30T08:00:00.120Z info  [jobs] job 1 done took 120 ms
+2026-11-30T08:00:01.500Z WARNING [jobs] job 2 retried took 340 ms
+2026-11-30T08:00:02.010Z ERROR [jobs] job 3 failed: timeout took 5000 ms
+2026-11-30T08:00:03.000Z CRITICAL [jobs] queue unreachable
+2026-11-30T08:00:04.000Z INFO  [jobs] job 4 done took 80 ms
+2026-11-30T08:00:05.000Z Warn  [jobs] disk 91% full
+2026-11-30T08:00:06.000Z DEBUG [jobs] heartbeat
+"""
+
+
+def test_application_log_failures_come_from_levels_with_warnings_counted(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(
+        spark, tmp_path, TIMED_APP_LOG, "jobs.log", input_format="regex",
+        pattern=r"^(?<timestamp>\S+) (?<level>[A-Za-z]+)\s+\[(?<service>[\w-]+)\] (?<message>.*?)"
+                r"(?: took (?<response_time_ms>\d+) ms)?$")
+    assert counts == counts_of(lines_out=7, quarantined=0, not_records=0) and reasons == []
+    # every ecosystem's level name read as the canonical one
+    assert [r.level for r in records] == ["INFO", "WARN", "ERROR", "FATAL", "INFO", "WARN", "DEBUG"]
+    assert records[2].message == "job 3 failed: timeout" and records[3].response_time_ms is None
+    # failures: ERROR and FATAL (2 of 7); the latency figures from the 4 lines that carry one
+    assert_latency_summary(summary[("jobs", "prod")], [120.0, 340.0, 5000.0, 80.0], errors_5xx=2,
+                           requests=7)
+    levels = service_metrics.traffic_breakdown(validation.read_raw_records(spark, _.raw_logs), 5).where(
+        "dimension = 'level'").toPandas().set_index("value")
+    assert levels["requests"].to_dict() == {"INFO": 2, "WARN": 2, "ERROR": 1, "FATAL": 1, "DEBUG": 1}
+    assert levels["errors_5xx"].to_dict() == {"INFO": 0, "WARN": 0, "ERROR": 1, "FATAL": 1, "DEBUG": 0}
 
 
 APACHE_CUSTOM_FORMAT = '%h %l %u [%{%Y-%m-%d %H:%M:%S}t.%{usec_frac}t] %D "%r" %>s %b "%{Referer}i" "%{User-agent}i"'

@@ -96,7 +96,13 @@ def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
     [sentence] = insights.traffic_sentences(_traffic())
     assert sentence == ("9,786 requests with a status code, 2,747,282,505 bytes served (2.75 GB). "
                         "Status mix: 200 9,125, 304 445, 404 213, 500 3. 4xx: 213 (2.18%), 5xx: 3 (0.03%).")
-    assert insights.traffic_sentences(_traffic().iloc[4:]) == []  # no status codes: nothing to say
+    assert insights.traffic_sentences(_traffic().iloc[4:]) == []  # no status codes, no levels: nothing to say
+    app = pd.DataFrame([("jobs", "prod", "level", level, n, None, 0, failed) for level, n, failed in
+                        [("INFO", 900, 0), ("WARN", 60, 0), ("ERROR", 38, 38), ("FATAL", 2, 2)]],
+                       columns=_traffic().columns)
+    assert insights.traffic_sentences(app) == [
+        "1,000 log lines without a status code. Levels: INFO 900, WARN 60, ERROR 38, FATAL 2. "
+        "Failures, the lines at a failure level (ERROR, FATAL): 40 (4.00%)."]
     table = insights.traffic_table(_traffic(), "status_code")
     assert table.columns.tolist() == ["status_code", "requests", "share", "bytes_sent"]
     assert table["status_code"].tolist() == ["200", "304", "404", "500"]
@@ -110,12 +116,12 @@ def test_a_metric_the_detector_could_not_watch_gets_a_sentence_with_the_reason()
                              "scored": [0, 0, 0, 985]})
     summary = pd.DataFrame({"mean_ms": [None]})
     assert insights.unscored_sentences(coverage, summary) == [
-        "5xx rate was not scored: none of its 997 buckets had enough requests (min_bucket_requests; p95 also needs 20).",
+        "Error rate was not scored: none of its 997 buckets had enough requests (min_bucket_requests; p95 also needs 20).",
         "Mean latency was not scored: these logs carry no response time.",
         "P95 latency was not scored: these logs carry no response time."]
     partly = coverage.assign(with_value=997, scored=[120, 990, 0, 985])
     assert insights.unscored_sentences(partly) == [
-        "5xx rate was scored in part: only 120 of 997 buckets had enough requests and history.",
+        "Error rate was scored in part: only 120 of 997 buckets had enough requests and history.",
         "P95 latency was not scored: no bucket had enough history before it (min_history)."]
 
 

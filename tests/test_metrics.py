@@ -186,6 +186,39 @@ def test_dataframe_and_rdd_summaries_agree_on_any_input(spark, as_clean_logs, ro
     assert differences.empty, differences
 
 
+LEVEL_ROWS = [  # (service, status, level, latency): application logs carry a level, no status
+    ("worker", None, "INFO", 12.0), ("worker", None, "WARN", 30.0), ("worker", None, "ERROR", 55.0),
+    ("worker", None, "error", 41.0), ("worker", None, "FATAL", None), ("worker", None, None, 9.0),
+    ("worker", None, "DEBUG", 3.0), ("api", 503, "INFO", 80.0), ("api", 200, "ERROR", 20.0),
+]
+
+
+def level_records(spark):
+    return spark.createDataFrame(
+        [tuple(dict(timestamp=T0 + timedelta(seconds=i), service=s, environment="prod", status_code=status,
+                    level=level, response_time_ms=latency).get(f) for f in LOG_SCHEMA.names)
+         for i, (s, status, level, latency) in enumerate(LEVEL_ROWS)], LOG_SCHEMA)
+
+
+@pytest.mark.parametrize("failure_levels, worker_failures", [(("ERROR", "FATAL"), 3), (("fatal",), 1), (("critical",), 1), ((), 0)])
+def test_failures_of_records_without_a_status_come_from_their_level(spark, as_clean_logs, failure_levels,
+                                                                    worker_failures):
+    df = level_records(spark)
+    summary = service_metrics.summarize(df, failure_levels).toPandas().set_index("service")
+    # a status decides when there is one: the 503 failed, the 200 at ERROR did not
+    assert summary.loc["api", "errors_5xx"] == 1
+    assert summary.loc["worker", "errors_5xx"] == worker_failures
+    assert summary.loc["worker", "error_rate_5xx"] == pytest.approx(worker_failures / 7)
+    assert summary.loc["worker", "errors_4xx"] == 0  # a WARN is counted by level, not as a 4xx
+    by_rdd = rdd_summary.summarize_rdd(spark, as_clean_logs(df), failure_levels)
+    differences = rdd_summary.compare_summaries(summary.reset_index(), by_rdd, rtol=1e-9)
+    assert differences.empty, differences
+    ts = service_metrics.timeseries(df, 3600, failure_levels).where("service = 'worker'").collect()
+    assert sum(row.errors_5xx for row in ts) == worker_failures
+    top = service_metrics.top_error_messages(df, 5, failure_levels).where("service = 'worker'").collect()
+    assert sum(row.occurrences for row in top) == worker_failures
+
+
 def test_traffic_breakdown_matches_pandas_by_every_dimension(spark):
     rows = [dict(service="web", environment="prod", status_code=status, endpoint=endpoint, client_ip=client,
                  bytes_sent=size, level=level, timestamp=T0)
@@ -198,12 +231,14 @@ def test_traffic_breakdown_matches_pandas_by_every_dimension(spark):
     got = service_metrics.traffic_breakdown(df, n=2).toPandas()
 
     expected = pd.DataFrame(rows)
+    # a failure: a 5xx, or without a status an ERROR or FATAL level (the app line)
+    expected["failed"] = (expected["status_code"] >= 500) | (expected["status_code"].isna() & (expected["level"] == "ERROR"))
     for dimension in service_metrics.BREAKDOWNS:
         want = (expected.dropna(subset=[dimension]).assign(value=lambda d: d[dimension].map(lambda v: str(int(v)) if isinstance(v, float) else str(v)))
                 .groupby(["service", "environment", "value"])
                 .agg(requests=("timestamp", "size"), bytes_sent=("bytes_sent", lambda b: b.sum(min_count=1)),
                      errors_4xx=("status_code", lambda s: int(s.between(400, 499).sum())),
-                     errors_5xx=("status_code", lambda s: int((s >= 500).sum())))
+                     errors_5xx=("failed", "sum"))
                 .reset_index().sort_values(["requests", "value"], ascending=[False, True]))
         if dimension in service_metrics.TOP_ONLY:
             want = want.groupby(["service", "environment"]).head(2)

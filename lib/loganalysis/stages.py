@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from collections.abc import Sequence
 from typing import Callable
 
 import pandas as pd
@@ -101,8 +102,10 @@ def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataP
 def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int | None, top_n: int,
                     timestamp_window: tuple[datetime, datetime] | None = None,
                     response_time_range: tuple[float, float] = validation.RESPONSE_TIME_RANGE_MS,
-                    min_bucket_requests: int = 10) -> dict:
+                    min_bucket_requests: int = 10,
+                    failure_levels: Sequence[str] = service_metrics.FAILURE_LEVELS) -> dict:
     """Validate raw logs into clean records and quarantine, and write every metric.
+    A failure is a 5xx status, or for a record without one a level in `failure_levels`.
     Timestamps outside `timestamp_window` (default: `validation.timestamp_window()`) and response
     times outside `response_time_range` are quarantined.
     `bucket_seconds` None: chosen from the clean records' spacing and volume
@@ -126,14 +129,14 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             return outputs.read_parquet(paths.quarantine).count()
 
         def summary_and_comparison():
-            outputs.write_parquet(service_metrics.summarize(clean), paths.metrics.summary)
+            outputs.write_parquet(service_metrics.summarize(clean, failure_levels), paths.metrics.summary)
             outputs.write_parquet(service_metrics.environment_comparison(outputs.read_parquet(paths.metrics.summary)),
                                   paths.metrics.environment_comparison)
 
-        tables = {paths.metrics.timeseries: service_metrics.timeseries(clean, bucket_seconds),
-                  paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n),
-                  paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n),
-                  paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n)}
+        tables = {paths.metrics.timeseries: service_metrics.timeseries(clean, bucket_seconds, failure_levels),
+                  paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n, failure_levels),
+                  paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n, failure_levels),
+                  paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n, failure_levels)}
 
         def message_templates():
             # Masks the messages in one pass, then mines the distinct ones on the driver.
@@ -174,9 +177,11 @@ class EvaluationSettings:
 
 
 def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.DetectorConfig,
-                     scoring: EvaluationSettings = EvaluationSettings()) -> dict:
+                     scoring: EvaluationSettings = EvaluationSettings(),
+                     failure_levels: Sequence[str] = service_metrics.FAILURE_LEVELS) -> dict:
     """Score the series, find and explain incidents, score every record and, when the data root
-    holds ground truth, score the incidents against it. Returns rows in/out and the evaluation
+    holds ground truth, score the incidents against it. `failure_levels`: as in the metrics
+    stage, which records of an error-rate incident failed. Returns rows in/out and the evaluation
     ({} without ground truth; with a reference detector, its scores under `reference`)."""
     clean = validation.read_clean_records(spark, paths.clean_logs)
     ts = read_parquet(spark, paths.metrics.timeseries)
@@ -195,7 +200,8 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
         enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
         outputs.write_parquet(enriched, paths.enriched, SERIES_KEYS)
         explanations = explain.explain(outputs.read_parquet(paths.enriched),
-                                       outputs.read_parquet(paths.anomalies.incidents), config.window_seconds)
+                                       outputs.read_parquet(paths.anomalies.incidents), config.window_seconds,
+                                       failure_levels=failure_levels)
         outputs.write_parquet(explanations, paths.anomalies.explanations)
         evaluation = evaluate_against_truth(spark, paths, outputs, scoring)
         return {"rows_in": clean.count(), "rows_out": outputs.read_parquet(paths.enriched).count(),

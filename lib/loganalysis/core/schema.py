@@ -24,6 +24,26 @@ LOG_SCHEMA = T.StructType(
 
 LOG_FIELDS = [field.name for field in LOG_SCHEMA.fields]
 
+# Level names as ecosystems write them -> the canonical ones (OpenTelemetry's severity texts), so
+# "warning", "WARN" and "W" count alike and a failure level (service_metrics.FAILURE_LEVELS)
+# means the same in a Python, Java or syslog log. Unknown names are kept, upper-cased.
+LEVEL_ALIASES = {  # single letters: Android's logcat
+    "TRACE": ("FINEST", "FINER", "VERBOSE", "V"),
+    "DEBUG": ("FINE", "DBG", "D"),
+    "INFO": ("INFORMATION", "INFORMATIONAL", "NOTICE", "CONFIG", "I"),
+    "WARN": ("WARNING", "W"),
+    "ERROR": ("ERR", "SEVERE", "E"),
+    "FATAL": ("CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "F", "A"),
+}
+CANONICAL_LEVEL = {alias: level for level, aliases in LEVEL_ALIASES.items() for alias in aliases}
+
+
+def canonical_level_name(name: str) -> str:
+    """`canonical_level` for one name given in a parameter (failure_levels: [critical])."""
+    upper = name.strip().upper()
+    return CANONICAL_LEVEL.get(upper, upper)
+
+
 # One time series per service and environment: the key of every per-series table.
 SERIES_KEYS = ["service", "environment"]
 

@@ -3,22 +3,24 @@ over-represented among its affected requests compared with the series' baseline 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.metrics.service_metrics import count_where, is_server_error
+from loganalysis.metrics.service_metrics import FAILURE_LEVELS, count_where, is_failure
 
 DIMENSIONS = ("endpoint", "status_code", "message", "host")
 SLOW_Z = 3.0  # a request this many baseline deviations slower counts as affected by a latency incident
 
 
-def affected(metrics: Column) -> Column:
+def affected(metrics: Column, failure_levels: Sequence[str] = FAILURE_LEVELS) -> Column:
     """Which requests an incident whose signals moved `metrics` (an array) is about: the failed
     ones when the error rate moved, the slow ones when latency did, all when only traffic did."""
     errors, latency = F.array_contains(metrics, "error_rate"), (
         F.array_contains(metrics, "mean_ms") | F.array_contains(metrics, "p95_ms"))
     slow = F.coalesce(F.col("z_score") >= SLOW_Z, F.lit(False))
-    return (errors & F.coalesce(is_server_error(), F.lit(False))) | (latency & slow) | ~(errors | latency)
+    return (errors & F.coalesce(is_failure(failure_levels), F.lit(False))) | (latency & slow) | ~(errors | latency)
 
 
 def _within_any(windows: list) -> Column:
@@ -38,14 +40,15 @@ def _any_of(conditions: list[Column]) -> Column:
     return _any_of(conditions[:middle]) | _any_of(conditions[middle:])
 
 
-def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, top: int = 3) -> DataFrame:
+def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, top: int = 3,
+            failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """Per incident and dimension, the `top` values whose share grew most from the baseline
-    window (all requests) to the incident (its affected requests)."""
+    window (all requests) to the incident (its affected requests; failures as `is_failure`)."""
     windows = incidents.select(
         "incident_id", *SERIES_KEYS, "metrics", "start", "end",
         (F.col("start") - F.expr(f"INTERVAL {baseline_seconds} SECONDS")).alias("baseline_start"))
     ts = F.col("timestamp")
-    in_incident = (ts >= F.col("start")) & affected(F.col("metrics"))
+    in_incident = (ts >= F.col("start")) & affected(F.col("metrics"), failure_levels)
     tagged = (
         enriched.where(_within_any(windows.collect()))
         .join(F.broadcast(windows), SERIES_KEYS, how="inner")

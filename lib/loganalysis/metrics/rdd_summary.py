@@ -1,7 +1,7 @@
 """The summary metrics again, with pair-RDD transformations.
 
-The RDD's elements are the clean Parquet files. `mapPartitions` reads the two columns it needs
-from each file in its partition and pre-aggregates them into one small state per series
+The RDD's elements are the clean Parquet files. `mapPartitions` reads the columns it needs
+from each file in its partition (status, level, latency) and pre-aggregates them into one small state per series
 (counts, sums and a histogram of the exact latency values), `reduceByKey` merges the states
 across partitions, and only one summary row per series reaches the driver.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Iterable, Iterator, NamedTuple
 from urllib.parse import quote, unquote
 
@@ -29,8 +30,8 @@ import pyarrow.fs
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 
-from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.metrics.service_metrics import SUMMARY_PERCENTILES
+from loganalysis.core.schema import SERIES_KEYS, canonical_level_name
+from loganalysis.metrics.service_metrics import FAILURE_LEVELS, SUMMARY_PERCENTILES
 from loganalysis.core.storage import read_parquet
 
 SeriesKey = tuple[str, str]
@@ -92,15 +93,22 @@ def histogram(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     return distinct, np.bincount(position, weights=counts, minlength=len(distinct)).astype(np.int64)
 
 
-def state_of(table: pyarrow.Table) -> SeriesState:
+def failures(status: pyarrow.ChunkedArray, level: pyarrow.ChunkedArray, failure_levels: Sequence[str]) -> int:
+    """`service_metrics.is_failure` counted: a 5xx status; without a status, a failure level."""
+    by_level = pc.is_in(pc.utf8_upper(level), value_set=pyarrow.array([canonical_level_name(v) for v in failure_levels],
+                                                                       pyarrow.string()))
+    return pc.sum(pc.if_else(pc.is_valid(status), pc.greater_equal(status, 500), by_level)).as_py() or 0
+
+
+def state_of(table: pyarrow.Table, failure_levels: Sequence[str] = FAILURE_LEVELS) -> SeriesState:
     """The state of one file's records (all of one series: the file sits in its series' folder)."""
     status, latency = table.column("status_code"), pc.drop_null(table.column("response_time_ms"))
     values = latency.to_numpy()
     distinct, counts = histogram(values, np.ones(len(values), dtype=np.int64))
     return SeriesState(
         requests=table.num_rows,
-        errors_5xx=pc.sum(pc.greater_equal(status, 500)).as_py() or 0,  # null status: neither
-        errors_4xx=pc.sum(pc.and_(pc.greater_equal(status, 400), pc.less_equal(status, 499))).as_py() or 0,
+        errors_5xx=failures(status, table.column("level"), failure_levels),
+        errors_4xx=pc.sum(pc.and_(pc.greater_equal(status, 400), pc.less_equal(status, 499))).as_py() or 0,  # null: no
         latency_sum=float(values.sum()),
         latency_max=float(values.max()) if len(values) else -math.inf,
         latency_values=distinct, latency_counts=counts,
@@ -115,14 +123,15 @@ def merge_states(left: SeriesState, right: SeriesState) -> SeriesState:
                        max(left.latency_max, right.latency_max), values, counts)
 
 
-def partition_states(file_uris: Iterable[str]) -> Iterator[tuple[SeriesKey, SeriesState]]:
+def partition_states(file_uris: Iterable[str], failure_levels: Sequence[str] = FAILURE_LEVELS
+                     ) -> Iterator[tuple[SeriesKey, SeriesState]]:
     """One pre-aggregated state per series among this partition's files."""
     states: dict[SeriesKey, SeriesState] = {}
     for uri in file_uris:
-        table = read_columns(uri, ["status_code", "response_time_ms"])
+        table = read_columns(uri, ["status_code", "level", "response_time_ms"])
         if table.num_rows == 0:
             continue
-        key, state = series_of(uri), state_of(table)
+        key, state = series_of(uri), state_of(table, failure_levels)
         states[key] = merge_states(states[key], state) if key in states else state
     return iter(states.items())
 
@@ -155,14 +164,16 @@ def summary_row(pair: tuple[SeriesKey, SeriesState]) -> dict:
     return row
 
 
-def summarize_rdd(spark: SparkSession, clean_path: str) -> pd.DataFrame:
+def summarize_rdd(spark: SparkSession, clean_path: str, failure_levels: Sequence[str] = FAILURE_LEVELS
+                  ) -> pd.DataFrame:
     """The DataFrame `summarize` result for the clean records under `clean_path`, computed with
     RDD transformations over its Parquet files."""
+    levels = tuple(failure_levels)  # shipped to the tasks with the function
     files = read_parquet(spark, clean_path).inputFiles()
     partitions = max(1, min(len(files), 2 * spark.sparkContext.defaultParallelism))
     merged = (
         spark.sparkContext.parallelize(files, partitions)
-        .mapPartitions(partition_states)
+        .mapPartitions(lambda uris: partition_states(uris, levels))
         .reduceByKey(merge_states)
         .map(summary_row)
         .collect()  # one row per series: an aggregate, never raw records

@@ -8,17 +8,28 @@ latencies while it is aggregated, so its memory grows with its requests, as the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
-from loganalysis.core.schema import SERIES_KEYS
+from loganalysis.core.schema import SERIES_KEYS, canonical_level_name
 
 SUMMARY_PERCENTILES = (0.5, 0.95, 0.99)
 TIMESERIES_PERCENT = 95
 
 # ---- column builders --------------------------------------------------------------------------
 
-def is_server_error(status_col: str = "status_code") -> Column:
-    return F.col(status_col) >= 500
+# An application log has no status code: its failures are the lines at these levels
+# (canonical names, as the ingest stage writes them: schema.LEVEL_ALIASES).
+FAILURE_LEVELS = ("ERROR", "FATAL")
+
+
+def is_failure(failure_levels: Sequence[str] = FAILURE_LEVELS) -> Column:
+    """A failed request: a 5xx status; for a record without a status (an application log), a
+    level in `failure_levels`. The `errors_5xx` columns count these."""
+    levels = [canonical_level_name(level) for level in failure_levels]
+    return F.when(F.col("status_code").isNotNull(), F.col("status_code") >= 500).otherwise(
+        F.upper("level").isin(*levels) if levels else F.lit(False))
 
 
 def is_client_error(status_col: str = "status_code") -> Column:
@@ -53,14 +64,15 @@ def with_bucket(df: DataFrame, seconds: int, ts_col: str = "timestamp") -> DataF
 
 # ---- metrics ------------------------------------------------------------------------------------
 
-def summarize(records: DataFrame) -> DataFrame:
-    """Per service x environment: volume, 5xx and 4xx counts and rates, latency statistics."""
+def summarize(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
+    """Per service x environment: volume, failures (5xx, or a failure level: `is_failure`) and
+    4xx counts and rates, latency statistics."""
     latency = F.col("response_time_ms")
     return (
         records.groupBy(*SERIES_KEYS)
         .agg(
             F.count(F.lit(1)).alias("requests"),
-            count_where(is_server_error()).alias("errors_5xx"),
+            count_where(is_failure(failure_levels)).alias("errors_5xx"),
             count_where(is_client_error()).alias("errors_4xx"),
             F.mean(latency).alias("mean_ms"),
             F.percentile(latency, list(SUMMARY_PERCENTILES)).alias("_percentiles"),
@@ -116,7 +128,7 @@ def choose_bucket(per_series, min_records: int) -> int:
     return fits_spacing[0] if fits_spacing else AUTO_BUCKETS[-1]
 
 
-def timeseries(records: DataFrame, seconds: int) -> DataFrame:
+def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency.
 
     Also the additive parts of the latency moments (count, sum, sum of squares), so a later
@@ -128,7 +140,7 @@ def timeseries(records: DataFrame, seconds: int) -> DataFrame:
         .groupBy(*SERIES_KEYS, "bucket")
         .agg(
             F.count(F.lit(1)).alias("requests"),
-            count_where(is_server_error()).alias("errors_5xx"),
+            count_where(is_failure(failure_levels)).alias("errors_5xx"),
             # Sorting each bucket's latencies (a few hundred) is exact, and cheaper than
             # `percentile_approx` at the accuracy an exact-looking p95 needs.
             F.sort_array(F.collect_list(latency)).alias("_latencies"),
@@ -155,21 +167,22 @@ def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
     )
 
 
-def top_error_messages(records: DataFrame, n: int) -> DataFrame:
-    """The n most frequent messages of 5xx responses per service."""
+def top_error_messages(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
+    """The n most frequent messages of failed requests (`is_failure`) per service."""
     counts = (
-        records.where(is_server_error())
+        records.where(is_failure(failure_levels))
         .groupBy("service", "message")
         .agg(F.count(F.lit(1)).alias("occurrences"))
     )
     return top_n_per_service(counts, "occurrences", n).select("service", "rank", "message", "occurrences")
 
 
-def top_error_endpoints(records: DataFrame, n: int) -> DataFrame:
-    """The n endpoints with the most 5xx responses per service, with their volume and rate."""
+def top_error_endpoints(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
+    """The n endpoints with the most failed requests (`is_failure`) per service, with their
+    volume and rate."""
     counts = (
         records.groupBy("service", "endpoint")
-        .agg(F.count(F.lit(1)).alias("requests"), count_where(is_server_error()).alias("errors_5xx"),
+        .agg(F.count(F.lit(1)).alias("requests"), count_where(is_failure(failure_levels)).alias("errors_5xx"),
              F.mean("response_time_ms").alias("mean_ms"))
         .where(F.col("errors_5xx") > 0)
     )
@@ -186,7 +199,7 @@ BREAKDOWNS = ("status_code", "endpoint", "client_ip", "level")
 TOP_ONLY = ("endpoint", "client_ip")
 
 
-def traffic_breakdown(records: DataFrame, n: int) -> DataFrame:
+def traffic_breakdown(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """Requests, bytes served, 4xx and 5xx per service x environment by status code, endpoint,
     client and log level: one long table (`dimension`, `value`), from one pass over the records
     (grouping sets). Records without the field (an access log has no level) are left out of
@@ -194,7 +207,7 @@ def traffic_breakdown(records: DataFrame, n: int) -> DataFrame:
     counted = (
         records.groupingSets([[*SERIES_KEYS, column] for column in BREAKDOWNS], *SERIES_KEYS, *BREAKDOWNS)
         .agg(F.count(F.lit(1)).alias("requests"), F.sum("bytes_sent").alias("bytes_sent"),
-             count_where(is_client_error()).alias("errors_4xx"), count_where(is_server_error()).alias("errors_5xx"),
+             count_where(is_client_error()).alias("errors_4xx"), count_where(is_failure(failure_levels)).alias("errors_5xx"),
              *[F.grouping(column).alias(f"_aggregated_{column}") for column in BREAKDOWNS])
     )
     dimension = F.coalesce(*[F.when(F.col(f"_aggregated_{c}") == 0, F.lit(c)) for c in BREAKDOWNS])
@@ -244,8 +257,8 @@ def hourly_rollup(ts: DataFrame) -> DataFrame:
     )
 
 
-def records_per_hour(records: DataFrame) -> DataFrame:
+def records_per_hour(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """`hourly_rollup` straight from records, each one request: the traffic shape of logs that
     have no time series yet (what stage 01 wrote)."""
     return hourly_rollup(records.select("service", F.col("timestamp").alias("bucket"), F.lit(1).alias("requests"),
-                                        is_server_error().cast("int").alias("errors_5xx")))
+                                        is_failure(failure_levels).cast("int").alias("errors_5xx")))

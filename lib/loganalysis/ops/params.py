@@ -153,6 +153,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("input_format", lambda v: v in FORMATS, f"is not a known input format ({', '.join(FORMATS)})"),
     ("charts", lambda v: isinstance(v, (list, tuple)) and all(isinstance(c, str) and c in REPORT_CHARTS for c in v),
      f"names a chart that is not drawn (known: {', '.join(REPORT_CHARTS)})"),
+    ("failure_levels", lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) and n.strip() for n in v),
+     "must list level names, e.g. [ERROR, FATAL]"),
     ("service_from", lambda v: v in ("constant", "vhost", "path_prefix", "file"),
      "must be constant, vhost, path_prefix or file"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),

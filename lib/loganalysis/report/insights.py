@@ -118,7 +118,7 @@ def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
     mix and 4xx beside 5xx. `traffic`: metrics/traffic (one row per series x dimension x value)."""
     statuses = traffic[traffic["dimension"] == "status_code"]
     if statuses.empty:
-        return []
+        return level_sentences(traffic)
     by_status = statuses.groupby("value")[["requests", "bytes_sent"]].sum().sort_values("requests", ascending=False)
     requests = int(by_status["requests"].sum())
     mix = ", ".join(f"{status} {tables.count(n)}" for status, n in by_status["requests"].head(6).items())
@@ -131,6 +131,21 @@ def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
             f"5xx: {tables.count(errors['5xx'])} ({tables.percent(errors['5xx'] / requests)})."]
 
 
+def level_sentences(traffic: pd.DataFrame) -> list[str]:
+    """For logs without status codes (application logs): the lines per level and the failures
+    (lines at a failure level, `service_metrics.is_failure`)."""
+    levels = traffic[traffic["dimension"] == "level"]
+    if levels.empty:
+        return []
+    by_level = levels.groupby("value")[["requests", "errors_5xx"]].sum().sort_values("requests", ascending=False)
+    lines, failed = int(by_level["requests"].sum()), int(by_level["errors_5xx"].sum())
+    failing = [level for level, n in by_level["errors_5xx"].items() if n > 0]
+    mix = ", ".join(f"{level} {tables.count(n)}" for level, n in by_level["requests"].items())
+    which = f" ({', '.join(failing)})" if failing else ""
+    return [f"{tables.count(lines)} log lines without a status code. Levels: {mix}. "
+            f"Failures, the lines at a failure level{which}: {tables.count(failed)} ({tables.percent(failed / lines)})."]
+
+
 def _size(n: float) -> str:
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= scale:
@@ -138,7 +153,7 @@ def _size(n: float) -> str:
     return f"{n:.0f} B"
 
 
-METRIC_NAMES = {"requests": "request count", "error_rate": "5xx rate", "mean_ms": "mean latency",
+METRIC_NAMES = {"requests": "request count", "error_rate": "error rate", "mean_ms": "mean latency",
                 "p95_ms": "p95 latency"}
 
 

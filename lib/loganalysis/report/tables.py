@@ -11,7 +11,7 @@ import pandas as pd
 from IPython.display import HTML
 from pandas.io.formats.style import Styler
 
-METRIC_NAMES = {"requests": "requests", "error_rate": "5xx rate", "mean_ms": "mean latency",
+METRIC_NAMES = {"requests": "requests", "error_rate": "error rate", "mean_ms": "mean latency",
                 "p95_ms": "p95 latency"}
 UNITS = {"requests": "requests per bucket", "error_rate": "5xx share", "mean_ms": "ms", "p95_ms": "ms"}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyspark.sql import Column, functions as F, types as T
 
-from loganalysis.core.schema import LOG_SCHEMA
+from loganalysis.core.schema import CANONICAL_LEVEL, LOG_SCHEMA
 from loganalysis.sources.logformat import TIME_UNITS_MS
 
 
@@ -19,6 +19,13 @@ def nth(array: Column, position: int) -> Column:
 
 def level_for_status(status: Column) -> Column:
     return F.when(status >= 500, "ERROR").when(status >= 400, "WARN").otherwise("INFO")
+
+
+def canonical_level(level: Column) -> Column:
+    """A source's level name as its canonical severity (schema.LEVEL_ALIASES); null stays null."""
+    name = F.upper(F.trim(level))
+    lookup = F.create_map(*[F.lit(v) for pair in CANONICAL_LEVEL.items() for v in pair])
+    return F.coalesce(lookup[name], F.nullif(name, F.lit("")))
 
 
 def record_columns(**columns: Column) -> list[Column]:
@@ -65,7 +72,7 @@ def typed_fields(text: dict[str, Column], timestamp_format: str, duration_unit: 
     for name, value in numbers.items():
         reason = reason.when(column(name).isNotNull() & value.isNull(), F.lit(f"wrong_type:{name}"))
     status = numbers["status_code"]
-    level = F.coalesce(F.upper(column("level")), F.when(status.isNotNull(), level_for_status(status)))
+    level = F.coalesce(canonical_level(column("level")), F.when(status.isNotNull(), level_for_status(status)))
     return {**text, "timestamp": timestamp, "level": level, **numbers}, reason
 
 

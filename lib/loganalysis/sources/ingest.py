@@ -19,7 +19,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window as W, functions 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
 from loganalysis.sources import csv_format, logformat, regex_format
-from loganalysis.sources.fields import level_for_status, nth, parse_timestamp, record_columns
+from loganalysis.sources.fields import canonical_level, level_for_status, nth, parse_timestamp, record_columns
 from loganalysis.sources.logformat import TIME_UNITS_MS
 
 
@@ -115,7 +115,8 @@ def parse_json_lines(lines: DataFrame, field_map: dict, timestamp_format: str = 
               .when(columns["timestamp"].isNull(), F.lit("missing_field:timestamp"))
               .when(timestamp.isNull(), F.lit("bad_timestamp")))
     overrides = dict(timestamp=timestamp, response_time_ms=latency, status_code=status,
-                     level=F.coalesce(columns["level"], F.when(status.isNotNull(), level_for_status(status))))
+                     level=F.coalesce(canonical_level(columns["level"]),
+                                     F.when(status.isNotNull(), level_for_status(status))))
     return lines.select(*record_columns(**{**columns, **overrides}), reason.alias("reason"), "raw_line",
                         "source_file")
 
