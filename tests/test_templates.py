@@ -92,22 +92,28 @@ def test_past_the_mining_limit_the_rarest_messages_are_counted_as_other(spark):
     rows = templates.with_templates(spark, records, max_distinct=1).collect()
     assert sorted((r.message or "", r.template or "") for r in rows) == [
         ("", ""), ("Cache warmed", templates.OTHER_TEMPLATE)] + [("Health check passed", "Health check passed")] * 3
-    counts = templates.template_counts(spark, records, max_distinct=1).collect()
+    counts = templates.template_counts(spark, records, max_distinct=1)[0].collect()
     assert [(r.template, r.lines) for r in counts] == [("Health check passed", 3), (templates.OTHER_TEMPLATE, 1)]
 
 
-def test_template_counts_give_each_kind_its_lines_and_first_and_last_time(spark):
+def test_template_counts_give_each_kind_its_lines_first_and_last_time_and_lines_per_hour(spark):
     lines = generated_lines(1500, seed=3)
     start = datetime(2026, 11, 2)
+    at = lambda i: start + timedelta(seconds=7 * i)  # noqa: E731  (about three hours)
     records = spark.createDataFrame(
-        [("api", "prod", start + timedelta(seconds=i), message) for i, (_, message) in enumerate(lines)],
+        [("api", "prod", at(i), message) for i, (_, message) in enumerate(lines)],
         "service string, environment string, timestamp timestamp, message string")
-    counts = templates.template_counts(spark, records).toPandas()
+    totals, per_hour = templates.template_counts(spark, records)
+    counts, per_hour = totals.toPandas(), per_hour.toPandas()
     kinds = {}
     for i, (kind, _) in enumerate(lines):
         kinds.setdefault(kind, []).append(i)
-    expected = sorted((len(at), start + timedelta(seconds=at[0]), start + timedelta(seconds=at[-1]))
-                      for at in kinds.values())
+    expected = sorted((len(seen), at(seen[0]), at(seen[-1])) for seen in kinds.values())
     got = sorted(zip(counts["lines"], counts["first_seen"], counts["last_seen"]))
     assert [(n, pd.Timestamp(a), pd.Timestamp(b)) for n, a, b in got] == \
         [(n, pd.Timestamp(a), pd.Timestamp(b)) for n, a, b in expected]
+    # per hour: the same lines, split by the hour they were logged in
+    expected_hours = sorted(sorted(pd.Series([at(i).replace(minute=0, second=0) for i in seen]).value_counts()
+                                   .sort_index().tolist()) for seen in kinds.values())
+    got_hours = sorted(sorted(g["lines"].tolist()) for _, g in per_hour.groupby("template"))
+    assert got_hours == expected_hours and per_hour["hour"].nunique() == 3

@@ -140,8 +140,9 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
 
         def message_templates():
             # Masks the messages in one pass, then mines the distinct ones on the driver.
-            outputs.write_parquet(templates.template_counts(spark, clean),
-                                  paths.metrics.message_templates)
+            totals, per_hour = templates.template_counts(spark, clean)
+            outputs.write_parquet(totals, paths.metrics.message_templates)
+            outputs.write_parquet(per_hour, paths.metrics.template_timeline)
 
         counts = side_by_side({
             "summary": summary_and_comparison,

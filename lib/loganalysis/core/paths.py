@@ -29,6 +29,7 @@ class MetricTables:  # 02
     top_error_endpoints: str
     environment_comparison: str
     message_templates: str  # lines per service, environment and message template
+    template_timeline: str  # the same lines per hour
     traffic: str  # requests, bytes, 4xx, 5xx by status code, endpoint, client and level
 
 

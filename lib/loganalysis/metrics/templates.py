@@ -154,23 +154,28 @@ def with_templates(spark: SparkSession, records: DataFrame, max_distinct: int = 
 
 
 def template_counts(spark: SparkSession, records: DataFrame, max_distinct: int = 200_000,
-                    settings: DrainSettings = DrainSettings()) -> DataFrame:
-    """Lines per service, environment and template, with when it was first and last seen and
-    one example line, most frequent first. The records are read and masked once: into one row
-    per series and distinct masked message (cached: small), which both the mining and the
-    counts then read."""
+                    settings: DrainSettings = DrainSettings()) -> tuple[DataFrame, DataFrame]:
+    """(lines per service, environment and template, with when it was first and last seen and one
+    example line, most frequent first; lines per service, environment, template and hour). The
+    records are read and masked once: into one row per series, distinct masked message and hour
+    (cached: small), which the mining and both counts then read."""
     per_message = (records.where(F.col("message").isNotNull())
-                   .groupBy(*SERIES_KEYS, masked(F.col("message")).alias("masked_message"))
+                   .groupBy(*SERIES_KEYS, masked(F.col("message")).alias("masked_message"),
+                            F.date_trunc("hour", "timestamp").alias("hour"))
                    .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
                         F.max("timestamp").alias("last_seen"), F.min("message").alias("example"))
                    .cache())
     try:
         mapping, template = _templates_of(spark, per_message, max_distinct, settings)
-        return (per_message.join(mapping, "masked_message", how="left")
-                .groupBy(*SERIES_KEYS, template.alias("template"))
-                .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
-                     F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
-                .orderBy(*SERIES_KEYS, F.desc("lines"))
-                .localCheckpoint())  # computed now, so the cache can go
+        tagged = (per_message.join(mapping, "masked_message", how="left")
+                  .groupBy(*SERIES_KEYS, template.alias("template"), "hour")
+                  .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
+                       F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
+                  .localCheckpoint())  # computed now, so the cache can go
     finally:
         per_message.unpersist()
+    totals = (tagged.groupBy(*SERIES_KEYS, "template")
+              .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
+                   F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
+              .orderBy(*SERIES_KEYS, F.desc("lines")))
+    return totals, tagged.select(*SERIES_KEYS, "template", "hour", "lines").orderBy(*SERIES_KEYS, "template", "hour")

@@ -9,6 +9,7 @@ from typing import Callable
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
 
@@ -29,9 +30,16 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str, ylabel: str)
     ax.set_ylabel(ylabel)
     if isinstance(ax.xaxis.get_major_formatter(), mdates.AutoDateFormatter):
         _concise_dates(ax)
+    if ax.get_yscale() == "linear" and isinstance(ax.yaxis.get_major_formatter(), mticker.ScalarFormatter):
+        ax.yaxis.set_major_formatter(mticker.FuncFormatter(_thousands))
     fig.tight_layout()
     plt.close(fig)  # shown once by the notebook's display, not again by pyplot
     return fig
+
+
+def _thousands(value: float, _position=None) -> str:
+    """Tick labels as the tables print numbers: 35,000, not 35000 (small ones as they are)."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
 
 
 def _concise_dates(ax: plt.Axes) -> None:
@@ -84,6 +92,14 @@ def top_and_other(df: pd.DataFrame, x: str, y: str, hue: str, keep: int) -> pd.D
     kept = df[df[hue].isin(totals.index[:keep])][[x, y, hue]]
     kept = kept.sort_values(hue, key=lambda names: names.map(list(totals.index).index), kind="stable")
     return pd.concat([kept, other], ignore_index=True)
+
+
+def template_lines(timeline: pd.DataFrame) -> plt.Figure:
+    """Lines per hour of the most frequent message templates (the rest as one line): when each
+    kind of line started, stopped or surged. `timeline`: template, hour, lines."""
+    labelled = insights.shortened(timeline, "template", 60)
+    return lines_over_time(labelled.groupby(["template", "hour"], as_index=False)["lines"].sum(),
+                           "hour", "lines", "template", "Log lines per hour by message template", "lines per hour")
 
 
 LABEL_SHARE = 0.14  # of the time axis a bar's label needs before the next bar on its row
