@@ -22,7 +22,7 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     worst = summary[summary["requests"] >= 100].sort_values("error_rate_5xx", ascending=False)
     rows = {
         "requests": f"{requests:,}",
-        "5xx responses": f"{errors:,} ({errors / requests:.2%})",
+        "errors (5xx, or lines at a failure level)": f"{errors:,} ({errors / requests:.2%})",
         "services x environments": f"{len(summary)}",
         "busiest series": f"{busiest.service}/{busiest.environment} ({int(busiest.requests):,} requests)",
         "highest p95": ("{}/{} ({:.0f} ms)".format(*summary.sort_values("p95_ms").dropna(subset=["p95_ms"])
@@ -32,7 +32,7 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     }
     if not worst.empty:
         top = worst.iloc[0]
-        rows["highest 5xx rate"] = f"{top.service}/{top.environment} ({top.error_rate_5xx:.2%})"
+        rows["highest error rate"] = f"{top.service}/{top.environment} ({top.error_rate_5xx:.2%})"
     return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
 
 

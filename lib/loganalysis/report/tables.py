@@ -13,7 +13,7 @@ from pandas.io.formats.style import Styler
 
 METRIC_NAMES = {"requests": "requests", "error_rate": "error rate", "mean_ms": "mean latency",
                 "p95_ms": "p95 latency"}
-UNITS = {"requests": "requests per bucket", "error_rate": "5xx share", "mean_ms": "ms", "p95_ms": "ms"}
+UNITS = {"requests": "requests per bucket", "error_rate": "error share", "mean_ms": "ms", "p95_ms": "ms"}
 
 
 def count(value) -> str:
