@@ -1,4 +1,4 @@
-"""numpy replica of the pipeline's stage 03 (minus error rate) for fast experiments."""
+"""numpy replica of the pipeline's stage 03 for fast experiments (the error rate and the pooled scores: synth.py)."""
 from __future__ import annotations
 import numpy as np, pandas as pd
 from loganalysis.detect.baselines import BASELINE_METHODS, SeriesContext, window_totals

@@ -17,13 +17,18 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.detect.baselines import BASELINE_METHODS, SeriesContext, window_totals
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, pooled_error_z, pooled_latency_z,
+                                        window_totals)
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
 METRIC_KEYS = [*SERIES_KEYS, "metric"]
 
 
 LATENCY_METRICS = ("mean_ms", "p95_ms")
+# Metrics whose single-bucket spike is no incident without persistence: a bucket's p95 at a few
+# dozen requests is decided by one or two slow requests (the default run's only two false alarms
+# were such one-minute p95 spikes); the mean sees the same bucket.
+SPIKE_NEEDS_PERSISTENCE = ("p95_ms",)
 # Below this many requests a bucket's nearest-rank p95 is its slowest request: one slow request
 # is not a p95 regression, so such buckets leave p95 unscored (the mean still sees them).
 P95_MIN_REQUESTS = 20
@@ -97,14 +102,18 @@ def long_series(ts: DataFrame, min_bucket_requests: int) -> DataFrame:
     )
 
 
-def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext) -> pd.DataFrame:
+def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext,
+                      config: DetectorConfig | None = None) -> pd.DataFrame:
     """Level and spread of the `window_buckets` points before each point of one series, by the
-    named method, plus the window's pooled error rate.
+    named method, plus the window's pooled error rate and `pooled_z`: for mean_ms and the error
+    rate, the z of the last baselines.POOL_SECONDS of requests together (null for other metrics,
+    and for buckets that long), which with_z_score takes when larger than the bucket's own z.
 
     Runs per series as a grouped pandas UDF: the bucket grid is complete, so the trailing time
     window is exactly the previous `window_buckets` rows, and numpy works on all windows at
     once instead of Spark recomputing a sliding frame per row.
     """
+    config = config or DetectorConfig()
     frame = frame.sort_values("epoch")
     values = frame["signal"].to_numpy(dtype=float, na_value=np.nan)
     counted = ~np.isnan(values)
@@ -116,13 +125,24 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
         window_requests = window_totals(np.where(counted, frame["bucket_requests"], 0), window_buckets)
         window_errors = window_totals(np.where(counted, frame["bucket_errors"], 0), window_buckets)
         pooled = np.where(window_requests > 0, window_errors / window_requests, np.nan)
-    return frame.assign(history=history, center=center, spread=spread, pooled_rate=pooled)
+        metric = frame["metric"].iloc[0] if "metric" in frame.columns and len(frame) else None
+        requests = frame["bucket_requests"].to_numpy(dtype=float)
+        if metric == "mean_ms":
+            pooled_z = pooled_latency_z(values, requests, window_buckets, method, context, config.relative_floor,
+                                        config.min_history)
+        elif metric == "error_rate":
+            pooled_z = pooled_error_z(values, requests, frame["bucket_errors"].to_numpy(dtype=float), pooled, history,
+                                      context, config.error_rate_floor, config.min_history)
+        else:
+            pooled_z = np.full(len(values), np.nan)
+    return frame.assign(history=history, center=center, spread=spread, pooled_rate=pooled, pooled_z=pooled_z)
 
 
 def _with_baseline_schema(series: DataFrame) -> T.StructType:
     return T.StructType(series.schema.fields + [
         T.StructField("history", T.LongType()), T.StructField("center", T.DoubleType()),
-        T.StructField("spread", T.DoubleType()), T.StructField("pooled_rate", T.DoubleType())])
+        T.StructField("spread", T.DoubleType()), T.StructField("pooled_rate", T.DoubleType()),
+        T.StructField("pooled_z", T.DoubleType())])
 
 
 def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int) -> DataFrame:
@@ -135,7 +155,8 @@ def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int
     window_buckets = max(config.window_seconds // bucket_seconds, 1)
     context = SeriesContext(bucket_seconds, config.threshold)
     scored = series.groupBy(*METRIC_KEYS).applyInPandas(
-        lambda frame: trailing_baseline(frame, window_buckets, config.method, context), _with_baseline_schema(series))
+        lambda frame: trailing_baseline(frame, window_buckets, config.method, context, config),
+        _with_baseline_schema(series))
     is_rate = F.col("metric") == "error_rate"
     return (
         scored.withColumn("center", F.when(is_rate, F.col("pooled_rate")).otherwise(F.col("center")))
@@ -147,7 +168,10 @@ def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int
 
 
 def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
-    """z of each point against its baseline, null during warm-up or for a null point.
+    """z of each point against its baseline, null during warm-up or for a null point; for mean_ms
+    and the error rate the pooled z of the last few minutes (trailing_baseline) when it is larger,
+    so a regression too small to show in one quiet minute still flags (an upward z only: these
+    metrics are watched upwards).
 
     The spread is floored so flat series do not explode: latencies by a share of their level,
     request counts by Poisson noise and that share, error rates by `error_rate_floor`.
@@ -161,9 +185,11 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
     )
     scale = F.greatest(F.coalesce(F.col("spread"), F.lit(0.0)), floor)
     scored = (F.col("history") >= config.min_history) & F.col("signal").isNotNull()
+    z = F.try_divide(F.col("signal") - center, scale)
+    pooled = F.col("pooled_z") if "pooled_z" in series.columns else F.lit(None).cast("double")
     return series.select(
-        *[column for column in series.columns if column != "spread"],
-        F.when(scored, F.try_divide(F.col("signal") - center, scale)).alias("z_score"),
+        *[column for column in series.columns if column not in ("spread", "pooled_z")],
+        F.when(scored, F.when(z.isNotNull(), F.greatest(z, pooled))).alias("z_score"),
         center.alias("baseline"),
         # the spread z was measured in, and the band a point must leave to be flagged
         scale.alias("spread"),
@@ -210,11 +236,13 @@ def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_thre
     `persistence` long or when one of them is at least `spike_threshold` out, then merged when
     less than `merge_gap_seconds` apart: persistence filters noise, a single point that far out is an outage that needs no
     confirmation (the fast-burn rule of multi-window SLO alerting), and an alarm that is already
-    open is not raised again for a short lull.
+    open is not raised again for a short lull. A p95 (SPIKE_NEEDS_PERSISTENCE) always needs
+    persistence: one bucket's p95 at a few dozen requests is its second or third slowest request.
     Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...)."""
     runs = (
         flagged_runs(scored)
-        .where((F.col("buckets") >= persistence) | (F.abs("peak_z") >= spike_threshold))
+        .where((F.col("buckets") >= persistence)
+               | ((F.abs("peak_z") >= spike_threshold) & ~F.col("metric").isin(*SPIKE_NEEDS_PERSISTENCE)))
     )
     return (
         merged_within(runs, bucket_seconds, merge_gap_seconds)

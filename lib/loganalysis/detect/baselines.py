@@ -84,6 +84,9 @@ LOCAL_WINDOW_SECONDS = 3600  # the hour model's window
 LOCAL_MARGIN = 1.5           # how much better the hour model must have done to be chosen
 ROUTINE_DAYS = 3             # an excursion near this time of day on this many previous days is routine
 ROUTINE_HALFWIDTH_SECONDS = 1800  # how far from the same time of day a previous excursion counts
+SUSTAINED_SECONDS = 1800     # a shift flagged this long by the slow models stays out of the baseline
+POOL_SECONDS = 300           # latency and 5xx rate are also scored over this many seconds' requests
+POOL_MIN_HISTORY_SECONDS = 3600  # history a pooled series needs before it is scored (its points overlap)
 
 
 def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +163,23 @@ def tighter(best: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.nda
     return np.where(use_other, other_center, center), np.where(use_other, other_spread * margin, spread)
 
 
+def trailing_count(mask: np.ndarray, window: int) -> np.ndarray:
+    """How many of the `window` points up to and including each point are True."""
+    return window_totals(np.append(mask, False).astype(float), window)[1:].round()
+
+
+def sustained(z: np.ndarray, window: int, threshold: float) -> np.ndarray:
+    """Points where every one of the last `window` points that has a value (at least half of them
+    must) is at least `threshold` out, all on the same side: a shift that has held that long.
+    A lone spike is never one, however large."""
+    present = ~np.isnan(z)
+    count = trailing_count(present, window)
+    enough = present & (count >= max((window + 1) // 2, 1))
+    above = trailing_count(present & (np.nan_to_num(z) >= threshold), window)
+    below = trailing_count(present & (np.nan_to_num(z) <= -threshold), window)
+    return enough & ((above == count) | (below == count))
+
+
 def routine_factor(z: np.ndarray, period: int, halfwidth: int, threshold: float) -> np.ndarray:
     """How large the excursions near this time of day have routinely been, over the threshold
     (never below 1): per previous day (up to SEASON_DAYS), the largest |z| within `halfwidth`
@@ -189,8 +209,11 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
       of history exists, so a daily peak is judged against earlier peaks and a night anomaly
       against the quiet night.
 
-    Points flagged at `context.threshold` leave every window (PASSES rounds); a run longer than
-    MAX_EXCLUSION_SECONDS stops being excluded, so a lasting shift becomes the new normal. The
+    Points flagged at `context.threshold` leave every window (PASSES rounds), and so do points of a
+    sustained shift (`sustained`): every point of the last SUSTAINED_SECONDS beyond the threshold
+    against the slow models (day and time of day, without the hour model, which would follow the
+    shift and make it look normal within the hour). A run longer than MAX_EXCLUSION_SECONDS stops being
+    excluded, so a lasting shift becomes the new normal. The
     spread is floored at 1% of the level and at the series' resolution, widened where the same
     excursion came at about the same time of day on ROUTINE_DAYS previous days (routine_factor),
     then scaled by the series' noise factor, so a series of routine spikes cannot flood the
@@ -203,6 +226,7 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
     max_excluded = max(MAX_EXCLUSION_SECONDS // context.bucket_seconds, 1)
     routine_halfwidth = max(ROUTINE_HALFWIDTH_SECONDS // context.bucket_seconds, 0)
     noise_window = max(NOISE_WINDOW_SECONDS // context.bucket_seconds, window)
+    held = max(SUSTAINED_SECONDS // context.bucket_seconds, 1)
     floor = resolution(values)
     excluded = np.zeros(len(values), bool)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -213,14 +237,71 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
             season_center = same_time_on_previous_days(normal, period)
             center, spread = tighter((day_center, floored(day_spread, day_center, floor)),
                                      (hour_center, residual_spread(normal, hour_center, window, floor)), LOCAL_MARGIN)
-            center, spread = tighter((center, spread),
-                                     (season_center, residual_spread(normal, season_center, window, floor)))
+            season = (season_center, residual_spread(normal, season_center, window, floor))
+            center, spread = tighter((center, spread), season)
+            slow_center, slow_spread = tighter((day_center, floored(day_spread, day_center, floor)), season)
+            model_spread = spread
             spread = spread * routine_factor((values - center) / spread, period, routine_halfwidth, context.threshold)
             z = (values - center) / spread
             spread = spread * noise_factor(np.where(excluded, np.nan, z), noise_window, max_excluded)
             flagged = np.abs(np.nan_to_num((values - center) / spread)) >= context.threshold
+            # the same factors on the slow models' spread: a shift judged as the point is
+            flagged |= sustained((values - slow_center) / (slow_spread * spread / model_spread), held, context.threshold)
             excluded = flagged & (run_position(flagged) <= max_excluded)
     return center, spread
+
+
+# ---- pooled scores: the last few minutes' requests together ------------------------------------
+
+def pooled_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
+    """Weighted mean of `values` over the `window` buckets up to and including each one (a bucket's
+    mean latency weighted by its requests is the mean over all their requests); NaN where the
+    bucket itself has no value."""
+    counted = ~np.isnan(values)
+    w = np.where(counted, weights, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (window_totals(np.append(np.where(counted, values, 0.0) * w, 0.0), window)[1:]
+                  / window_totals(np.append(w, 0.0), window)[1:])
+    return np.where(counted, pooled, np.nan)
+
+
+def pooled_latency_z(values: np.ndarray, requests: np.ndarray, window: int, method: str, context: SeriesContext,
+                     relative_floor: float, min_history: int) -> np.ndarray:
+    """z of the mean latency over the last POOL_SECONDS of requests against that pooled series' own
+    baseline (the same method): at low traffic one minute's mean is too noisy to show a 1.5x
+    regression or a slow ramp, five minutes' is not. NaN where the bucket is not scored, and for
+    buckets of POOL_SECONDS or longer (nothing to pool)."""
+    k = POOL_SECONDS // context.bucket_seconds
+    if k <= 1:
+        return np.full(len(values), np.nan)
+    pooled = pooled_mean(values, requests, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        center, spread = BASELINE_METHODS[method](pooled, window, context)
+        scale = np.fmax(np.nan_to_num(spread, nan=0.0), np.abs(center) * relative_floor)
+        history = window_totals((~np.isnan(pooled)).astype(float), window)
+        needed = max(min_history, POOL_MIN_HISTORY_SECONDS // context.bucket_seconds)
+        return np.where((history >= needed) & ~np.isnan(pooled), (pooled - center) / scale, np.nan)
+
+
+def pooled_error_z(values: np.ndarray, requests: np.ndarray, errors: np.ndarray, level: np.ndarray,
+                   history: np.ndarray, context: SeriesContext, rate_floor: float, min_history: int) -> np.ndarray:
+    """z of the 5xx rate over the last POOL_SECONDS of requests (their errors over their requests)
+    against `level` (the trailing window's pooled rate), with the binomial deviation for that many
+    requests, floored at `rate_floor` and one request: a 12% burst on a staging service of 20
+    requests a minute is 2 or 3 errors a minute (z about 2 in one bucket) and 12 in five minutes.
+    NaN where the bucket is not scored (`values` NaN, under `min_history`) or POOL_SECONDS is
+    no longer than a bucket."""
+    k = POOL_SECONDS // context.bucket_seconds
+    if k <= 1:
+        return np.full(len(values), np.nan)
+    counted = ~np.isnan(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled_requests = window_totals(np.append(np.where(counted, requests, 0.0), 0.0), k)[1:]
+        pooled_errors = window_totals(np.append(np.where(counted, errors, 0.0), 0.0), k)[1:]
+        scale = np.fmax(np.nan_to_num(np.sqrt(level * (1 - level) / pooled_requests), nan=0.0),
+                        np.maximum(rate_floor, 1.0 / pooled_requests))
+        return np.where((history >= min_history) & counted & (pooled_requests > 0),
+                        (pooled_errors / pooled_requests - level) / scale, np.nan)
 
 
 # Baseline methods by name: the detector and the parameter check both look here, so a new
