@@ -18,7 +18,7 @@ from loganalysis.core.paths import DataPaths
 from loganalysis.core.storage import read_parquet
 from loganalysis.metrics import service_metrics, validation
 from loganalysis.ops import params
-from loganalysis.sources import csv_format, ingest, regex_format
+from loganalysis.sources import csv_format, fields, ingest, regex_format
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 APACHE_LOG = SHARED / "access_logs" / "apache_combined_10k.log"
@@ -451,3 +451,25 @@ def test_a_name_no_folder_can_carry_is_quarantined_at_ingest(spark, tmp_path):
     parsed = ingest.parse(lines_of(spark, tmp_path, text), settings)
     reasons = {r.service[:5]: r.reason for r in parsed.collect()}
     assert reasons == {"web": None, "xxxxx": "bad_name:service", "a/b": "bad_name:service", "café": None}
+
+
+def test_captures_read_in_one_pass_as_regexp_extract_would(spark):
+    """fields.with_captures (one regex pass per line) against Spark's regexp_extract per group,
+    on the lines where the two could part: a pattern found mid-line, a group that takes no part,
+    a trailing carriage return, a line holding the capture separator, a line with no match."""
+    pattern = r"(\d+)-(x)?(\w+)"
+    texts = ["id 12-ab tail", "12-xab", "7-q\r", "9-a\u001fb", "no digits here", ""]
+    lines = spark.createDataFrame([(t,) for t in texts], "raw_line string")
+    captured, capture = fields.with_captures(lines, pattern, [1, 2, 3])
+    got = captured.select(fields.matched().alias("m"), *[capture(g).alias(f"g{g}") for g in (1, 2, 3)],
+                          *[F.regexp_extract("raw_line", pattern, g).alias(f"e{g}") for g in (1, 2, 3)],
+                          F.col("raw_line").rlike(pattern).alias("found")).collect()
+    for text, row in zip(texts, got):
+        if "\u001f" in text:  # the separator in a line: not read, so never misread
+            assert row.m is False and row.g1 is None
+        elif row.found:
+            assert row.m and (row.g1, row.g2, row.g3) == (row.e1, row.e2, row.e3), text
+        else:
+            assert not row.m and row.g1 is None, text
+    assert [r.m for r in got] == [True, True, True, False, False, False]
+    assert (got[0].g1, got[0].g2, got[0].g3) == ("12", "", "ab") and got[1].g2 == "x" and got[2].g3 == "q"

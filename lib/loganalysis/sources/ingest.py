@@ -19,7 +19,8 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window as W, functions 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
 from loganalysis.sources import csv_format, logformat, regex_format
-from loganalysis.sources.fields import canonical_level, level_for_status, nth, parse_timestamp, record_columns
+from loganalysis.sources.fields import (canonical_level, level_for_status, matched, nth, parse_timestamp,
+                                        record_columns, with_captures)
 from loganalysis.sources.logformat import TIME_UNITS_MS
 
 
@@ -50,18 +51,18 @@ def parse_access_log(lines: DataFrame, fmt: str, service: str, environment: str,
 def access_records(lines: DataFrame, compiled: logformat.CompiledFormat, unparseable: str, service: str,
                    environment: str, service_from: str = "constant") -> DataFrame:
     """Lines read with a compiled access-log layout into canonical records (+ reason)."""
-    pattern = compiled.pattern
+    lines, capture = with_captures(lines, compiled.pattern, [*compiled.groups.values(), *compiled.time_groups,
+                                                             *[g for g, _, _ in compiled.durations]])
 
     def group(role: str) -> Column:
         if role not in compiled.groups:
             return F.lit(None).cast("string")
-        return F.regexp_extract("raw_line", pattern, compiled.groups[role])
+        return capture(compiled.groups[role])
 
-    matched = F.col("raw_line").rlike(pattern)
     request = F.split(group("request"), " ")
     uri = F.coalesce(group("endpoint"), group("request_uri"), nth(request, 2))
     path = nth(F.split(uri, r"\?"), 1)
-    time_text = F.concat_ws(" ", *[F.regexp_extract("raw_line", pattern, g) for g in compiled.time_groups])
+    time_text = F.concat_ws(" ", *[capture(g) for g in compiled.time_groups])
     timestamp = parse_timestamp(time_text, compiled.time_format)
     status = group("status_code").try_cast("int")
     service_col = {
@@ -69,11 +70,10 @@ def access_records(lines: DataFrame, compiled: logformat.CompiledFormat, unparse
         "vhost": F.nullif(group("vhost"), F.lit("")),
         "path_prefix": F.coalesce(F.nullif(nth(F.split(path, "/"), 2), F.lit("")), F.lit(service)),
     }[service_from]
-    durations = [_seconds_list_total(F.regexp_extract("raw_line", pattern, g)) * unit if is_list
-                 else F.regexp_extract("raw_line", pattern, g).try_cast("double") * unit
+    durations = [_seconds_list_total(capture(g)) * unit if is_list else capture(g).try_cast("double") * unit
                  for g, unit, is_list in compiled.durations]
     size = F.coalesce(group("bytes_sent"), group("bytes_total"))
-    reason = (F.when(~matched, F.lit(unparseable))
+    reason = (F.when(~matched(), F.lit(unparseable))
               .when(timestamp.isNull(), F.lit("bad_timestamp")))
     return lines.select(
         *record_columns(timestamp=timestamp, service=service_col, environment=F.lit(environment),

@@ -1,4 +1,4 @@
-"""Log line layouts compiled into one Java regex for Spark's regexp_extract.
+"""Log line layouts compiled into one Java regex for Spark (read in one pass: fields.with_captures).
 
 Two sources of a layout:
 - a user's own `pattern` with named groups (`(?<status_code>\\d{3})`): `named_groups` finds which

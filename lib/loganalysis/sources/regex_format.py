@@ -7,7 +7,7 @@ from pyspark.sql import Column, DataFrame, functions as F
 
 from loganalysis.core.schema import LOG_FIELDS
 from loganalysis.sources import logformat
-from loganalysis.sources.fields import record_columns, service_column, typed_fields, with_constants
+from loganalysis.sources.fields import matched, record_columns, service_column, typed_fields, with_constants, with_captures
 
 
 def regex_fields(pattern: str) -> tuple[str, dict[str, int]]:
@@ -43,12 +43,10 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
     find are not records: they are left out here and counted apart (`non_record_lines`); a line
     it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
     plain, names = regex_fields(pattern)
-    captured = {name: F.regexp_extract("raw_line", plain, index) for name, index in names.items()}
+    records, capture = with_captures(lines.where(matches_line_filter(line_filter)), plain, names.values())
+    captured = {name: F.coalesce(capture(index), F.lit("")) for name, index in names.items()}
     text = with_constants(captured, {"environment": environment, **(fill or {})})
     text["service"] = service_column(text.get("service"), service, service_from)
     fields, field_problem = typed_fields(text, timestamp_format, duration_unit)
-    reason = F.when(~F.col("raw_line").rlike(plain), F.lit("unparseable:regex")).otherwise(field_problem)
-    return (
-        lines.where(matches_line_filter(line_filter))
-        .select(*record_columns(**fields), reason.alias("reason"), "raw_line", "source_file")
-    )
+    reason = F.when(~matched(), F.lit("unparseable:regex")).otherwise(field_problem)
+    return records.select(*record_columns(**fields), reason.alias("reason"), "raw_line", "source_file")
