@@ -36,7 +36,7 @@ from loganalysis.sources.traffic_plan import plan_traffic
 class GeneratedLogs:
     cells: pd.DataFrame       # the traffic plan: requests per series x minute
     incidents: pd.DataFrame   # what was injected, as written to ground truth
-    lines_written: int        # read back from disk
+    lines_written: int        # counted as the writer took them (no second scan of the text)
     bad_lines: pd.DataFrame   # damaged lines written, by kind
 
 
@@ -48,15 +48,16 @@ def generate_logs(spark: SparkSession, paths: DataPaths, settings: generate.Gene
                                     latency_seasonality=settings.latency_seasonality)
     pools = generate.value_pools(settings.seed, settings.topology, settings.environments, settings.hosts_per_service)
     truth = generate.ground_truth(incidents, pools["hosts"])
-    lines = generate.generate_lines(spark, cells, settings.topology, pools, settings.seed, settings.bad_line_rate,
-                                    settings.n_partitions or spark.sparkContext.defaultParallelism)
+    lines, written = validation.counted(generate.generate_lines(
+        spark, cells, settings.topology, pools, settings.seed, settings.bad_line_rate,
+        settings.n_partitions or spark.sparkContext.defaultParallelism))
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_text(lines, paths.raw_logs, partition_by=SERIES_KEYS)
         outputs.write_parquet(generate.incidents_frame(spark, truth), paths.ground_truth.incidents)
         outputs.write_parquet(generate.bad_line_counts(spark, settings.n_records, settings.seed,
                                                        settings.bad_line_rate), paths.ground_truth.bad_lines)
         outputs.retire(paths.ground_truth.scoring_start)
-    return GeneratedLogs(cells, truth, validation.read_raw_lines(spark, paths.raw_logs).count(),
+    return GeneratedLogs(cells, truth, validation.lines_counted(written),
                          read_parquet(spark, paths.ground_truth.bad_lines).toPandas())
 
 
