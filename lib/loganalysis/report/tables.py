@@ -52,6 +52,11 @@ COLUMN_FORMATS: dict[str, Callable] = {
     "max_ms": milliseconds, "min_ms": milliseconds,
     "start": minute, "end": minute, "bucket": minute, "first_seen": minute, "last_seen": minute,
     "peak_z": one_decimal, "z_score": one_decimal, "minutes": count,
+    # the evaluation's counts (floats where a row has none to give)
+    **{name: count for name in ("truth_windows", "caught", "events", "false_events", "warmup_windows",
+                                "benign_windows", "benign_alarms", "detections")},
+    "precision": two_decimals, "recall": two_decimals, "f1": two_decimals,
+    "mean_delay_minutes": one_decimal, "delay_minutes": one_decimal, "false_alarms_per_day": two_decimals,
 }
 
 
