@@ -39,7 +39,8 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
 def story(summary: pd.DataFrame, incidents: pd.DataFrame, timeseries: pd.DataFrame) -> list[str]:
     """What happened, in a few sentences generated from the data, worst incident first."""
     hours = (timeseries["bucket"].max() - timeseries["bucket"].min()).total_seconds() / 3600 if len(timeseries) else 0
-    sentences = [f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} over {len(summary)} series "
+    affected = incidents[SERIES_KEYS].drop_duplicates().shape[0] if len(incidents) else 0
+    sentences = [f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} on {affected} of {len(summary)} series "
                  f"in {hours:,.0f} hours from {tables.minute(timeseries['bucket'].min()) if len(timeseries) else '-'}"
                  + (": " + ", ".join(f"{n} {s}" for s, n in _severity_counts(incidents))
                                             if len(incidents) else ".")]

@@ -125,9 +125,11 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
             group = str(getattr(incident, color_by))
             ax.barh(rows[name], max(incident.end - incident.start, least), left=incident.start,
                     color=colors[group], height=0.6, label=group)
-            if pd.isna(following) or following - incident.end > room:  # labels never overprint
-                ax.text(incident.end, rows[name], f"  {group} {_short(getattr(incident, label))}", va="center",
-                        fontsize=9)
+            text = f"{group} {_short(getattr(incident, label))}"
+            if pd.Timestamp(end) - incident.end < room:  # no room on the right: the label goes left of the bar
+                ax.text(incident.start, rows[name], text + "  ", va="center", ha="right", fontsize=9)
+            elif pd.isna(following) or following - incident.end > room:  # labels never overprint
+                ax.text(incident.end, rows[name], "  " + text, va="center", fontsize=9)
         _legend_once(ax, title=color_by)
         ax.set_yticks(list(rows.values()), list(rows))
         ax.invert_yaxis()
