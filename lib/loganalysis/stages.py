@@ -69,7 +69,10 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     lines = ingest.read_lines(spark, settings.input_path, settings.file_glob or None)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
-        outputs.write_text(ingest.canonical_lines(parsed), paths.raw_logs, SERIES_KEYS)
+        # Records out counted as the writer takes them, lines in and not records in one pass over
+        # the input: no second read of what was just written.
+        records, written = validation.counted(ingest.canonical_lines(parsed))
+        outputs.write_text(records, paths.raw_logs, SERIES_KEYS)
         outputs.write_parquet(ingest.rejected_lines(parsed), paths.ingest_quarantine)
         outputs.retire(paths.ground_truth.bad_lines)
         if settings.labels_path:
@@ -84,9 +87,9 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
             # Ground truth of an earlier run in this data root would be scored against these logs.
             outputs.retire(paths.ground_truth.incidents)
             outputs.retire(paths.ground_truth.scoring_start)
-    return {"lines_in": lines.count(), "lines_out": validation.read_raw_lines(spark, paths.raw_logs).count(),
-            "quarantined": read_parquet(spark, paths.ingest_quarantine).count(),
-            "not_records": ingest.non_record_lines(lines, settings).count()}
+        lines_in, not_records = ingest.line_counts(lines, settings)
+        return {"lines_in": lines_in, "lines_out": validation.lines_counted(written),
+                "quarantined": outputs.read_parquet(paths.ingest_quarantine).count(), "not_records": not_records}
 
 
 def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataPaths, parsed,

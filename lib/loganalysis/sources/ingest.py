@@ -263,7 +263,7 @@ FORMATS: dict[str, InputFormat] = {
 
 def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     """Lines in the settings' format as canonical records, with a reason on lines that fail;
-    lines that are not records (`non_record_lines`) are left out."""
+    lines that are not records (`line_counts`) are left out."""
     return FORMATS[settings.input_format].parse(lines, settings).transform(with_name_checks)
 
 
@@ -275,8 +275,10 @@ def with_name_checks(parsed: DataFrame) -> DataFrame:
     return parsed.withColumn("reason", reason)
 
 
-def non_record_lines(lines: DataFrame, settings: IngestSettings) -> DataFrame:
-    """Lines that are neither records nor broken: CSV header lines, lines the line_filter leaves
-    out. Counted apart: lines in = records + quarantined + these."""
+def line_counts(lines: DataFrame, settings: IngestSettings) -> tuple[int, int]:
+    """(lines in, lines that are neither records nor broken: CSV header lines, lines the
+    line_filter leaves out), in one pass. Lines in = records + quarantined + not records."""
     is_not_record = FORMATS[settings.input_format].is_not_record
-    return lines.where(F.coalesce(is_not_record(lines, settings), F.lit(False))) if is_not_record else lines.limit(0)
+    not_record = F.coalesce(is_not_record(lines, settings), F.lit(False)) if is_not_record else F.lit(False)
+    row = lines.agg(F.count(F.lit(1)).alias("lines"), F.count_if(not_record).alias("not_records")).first()
+    return row["lines"], row["not_records"]

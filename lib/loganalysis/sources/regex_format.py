@@ -40,7 +40,7 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
                 service_from: str = "constant", fill: dict | None = None) -> DataFrame:
     """Lines read with a Java regex whose named groups are canonical fields, e.g.
     `(?<timestamp>\\S+ \\S+) (?<level>[A-Z]+) (?<message>.*)`. Lines the `line_filter` does not
-    find are not records: they are left out here and counted apart (`non_record_lines`); a line
+    find are not records: they are left out here and counted apart (`ingest.line_counts`); a line
     it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
     plain, names = regex_fields(pattern)
     records, capture = with_captures(lines.where(matches_line_filter(line_filter)), plain, names.values())
