@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 from loganalysis.core.schema import SERIES_KEYS
+from loganalysis.metrics.templates import masked
 from loganalysis.metrics.service_metrics import FAILURE_LEVELS, count_where, is_failure
 
 DIMENSIONS = ("endpoint", "status_code", "message", "host")
@@ -21,6 +22,15 @@ def affected(metrics: Column, failure_levels: Sequence[str] = FAILURE_LEVELS) ->
         F.array_contains(metrics, "mean_ms") | F.array_contains(metrics, "p95_ms"))
     slow = F.coalesce(F.col("z_score") >= SLOW_Z, F.lit(False))
     return (errors & F.coalesce(is_failure(failure_levels), F.lit(False))) | (latency & slow) | ~(errors | latency)
+
+
+def _value_of(dimension: str) -> Column:
+    """What records are grouped by in a dimension. Messages with their ids, addresses and numbers
+    masked (templates.masked): "connection refused by db-61:60217" and "... by db-7:5432" are one
+    cause, which only together stands out against the baseline."""
+    if dimension == "message":
+        return masked(F.col("message"))
+    return F.col(dimension).cast("string")
 
 
 def _within_any(windows: list) -> Column:
@@ -56,8 +66,7 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
         .withColumn("period", F.when(in_incident, "incident").when(ts < F.col("start"), "baseline"))
         .where(F.col("period").isNotNull())
     )
-    values = F.array(*[F.struct(F.lit(d).alias("dimension"), F.col(d).cast("string").alias("value"))
-                       for d in DIMENSIONS])
+    values = F.array(*[F.struct(F.lit(d).alias("dimension"), _value_of(d).alias("value")) for d in DIMENSIONS])
     counts = (
         tagged.select("incident_id", "period", F.explode(values).alias("kv"))
         .groupBy("incident_id", "kv.dimension", "kv.value")
