@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, pooled_error_z, pooled_latency_z,
-                                          run_position, same_time_on_previous_days, seasonal_baseline, sustained)
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range, pooled_error_z,
+                                          pooled_latency_z, run_position, same_time_on_previous_days,
+                                          seasonal_baseline, sustained)
 
 MINUTE = SeriesContext(bucket_seconds=60, threshold=4.0)
 FIVE_MINUTES = SeriesContext(bucket_seconds=300, threshold=4.0)
@@ -248,3 +249,19 @@ def test_sustained_ignores_a_lone_spike_and_finds_a_held_shift():
     assert found[89:100].all() and found[101:].all() and not found[100]
     assert sustained(-z, 30, 4.0)[89:100].all()
     assert not sustained(np.where(np.arange(120) % 2, 5.0, -5.0), 30, 4.0).any()  # both sides: no shift
+
+
+def test_a_spike_is_news_only_beyond_the_recent_range():
+    x = np.full(60, 10.0)
+    x[[10, 30, 40]] = [50.0, 50.0, 60.0]   # a spike, the same again, a higher one
+    x[20] = np.nan
+    x[50] = 1.0                             # a dip
+    high, low = beyond_recent_range(x, 25)
+    assert high[0] and low[0]               # nothing before: news either way
+    assert high[10] and not high[30] and high[40]
+    assert not high[20] and not low[20]     # no value, no news
+    assert low[50] and not high[50]
+    assert not high[11:30].any() and not high[41:].any()
+    # the first spike is forgotten 25 points later: the same level is news again
+    later = beyond_recent_range(np.r_[x[:31], np.full(30, 10.0), 50.0], 25)[0]
+    assert later[-1]

@@ -1,7 +1,8 @@
 """LOFO over threshold x window on NAB for a structure: python lofo.py '{patch}' ['{"CONSTANT": [values, ...]}']
 
-The optional second argument crosses module constants of baselines.py into the grid (the
-default value first: it wins ties), so they are chosen by the procedure too."""
+The optional second argument crosses module constants of baselines.py, or keys of nab.DEFAULT
+(spike_novelty_days), into the grid (the default value first: it wins ties), so they are chosen
+by the procedure too."""
 import sys, json
 import itertools
 from pathlib import Path
@@ -19,8 +20,9 @@ grid = [(t, w, i) for i in range(len(constants)) for t, w in itertools.product([
 default = (4.0, 86400, 0)
 incs = {}
 for t, w, i in grid:
-    for k, v in constants[i].items(): setattr(b, k, v)
-    cfg = {**nab.DEFAULT, "threshold": t, "window_seconds": w}
+    for k, v in constants[i].items():
+        if k not in nab.DEFAULT: setattr(b, k, v)
+    cfg = {**nab.DEFAULT, **{k: v for k, v in constants[i].items() if k in nab.DEFAULT}, "threshold": t, "window_seconds": w}
     incs[(t, w, i)] = {n: nab.detect(df, cfg) for n, df in series.items()}
 def sc(key, names): return nab.score(names, incs[key], truth, starts)
 def name(key): return f"T={key[0]} W={key[1]//3600}h" + "".join(f" {k}={v}" for k, v in constants[key[2]].items())

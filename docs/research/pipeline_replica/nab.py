@@ -5,6 +5,8 @@ import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate, reference
+from loganalysis.detect.baselines import beyond_recent_range
+from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS
 from loganalysis.sources import ingest
 
 NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"  # ../shared beside the checkout
@@ -33,7 +35,9 @@ def detect(df, cfg):
     metrics = {"requests": req, "mean_ms": vals} if cfg.get("requests", True) else {"mean_ms": vals}
     for metric, v in metrics.items():
         z = z_for(v, metric, BUCKET, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
-        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg["merge_gap_seconds"]):
+        days = cfg.get("spike_novelty_days")
+        novel = beyond_recent_range(v, int(days * 86400 // BUCKET)) if days else None
+        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg["merge_gap_seconds"], novel):
             out.append(dict(metric=metric, start=s, end=e))
     return out
 
@@ -45,7 +49,8 @@ def score(names, incs, truth, starts):
     return evaluate.score(events, t, pd.Timedelta(0), starts[starts["service"].isin(names)])[1]
 
 DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_history=12, relative_floor=0.01,
-               persistence=3, spike_threshold=8.0, merge_gap_seconds=3600)
+               persistence=3, spike_threshold=8.0, merge_gap_seconds=3600,
+               spike_novelty_days=SPIKE_NOVELTY_SECONDS / 86400)  # anomalies.signals; 0: off
 
 if __name__ == "__main__":
     series, truth, starts, folder_of = load()

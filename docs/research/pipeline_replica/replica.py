@@ -17,8 +17,10 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
         z = np.where((history >= min_history) & ~np.isnan(values), (values - center) / scale, np.nan)
     return z
 
-def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds):
-    """list of (start, end, n, peak) like anomalies.incidents"""
+def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None):
+    """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as
+    baselines.beyond_recent_range): a run shorter than `persistence` opens on its spike only when
+    one of its points is a new high (up) or low (down)"""
     out = []
     valid = ~np.isnan(z)
     idx = np.flatnonzero(valid)
@@ -33,7 +35,8 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
                 while j + 1 < len(f) and f[j + 1]:
                     j += 1
                 peak = np.max(np.abs(z[idx[i:j + 1]]))
-                if (j - i + 1) >= persistence or peak >= spike:
+                fresh = novel is None or novel[0 if sign > 0 else 1][idx[i:j + 1]].any()
+                if (j - i + 1) >= persistence or (peak >= spike and fresh):
                     runs.append([idx[i], idx[j], j - i + 1, peak])
                 i = j + 1
             else:

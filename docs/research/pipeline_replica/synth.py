@@ -5,7 +5,8 @@ with_baseline, with_z_score, signals): rates and latencies only from min_bucket_
 p95 from P95_MIN_REQUESTS; the error rate's level is the trailing window's pooled rate and its
 spread the binomial deviation for the bucket's own requests, floored at error_rate_floor and
 1/requests; mean_ms and the error rate also over the last POOL_SECONDS (baselines.pooled_*_z, the
-larger z counts); a p95 run needs persistence (no spike rule). '{"pooled": false, "p95_spikes":
+larger z counts); a p95 run needs persistence (no spike rule); another run opens on its spike
+only beyond the series' range over SPIKE_NOVELTY_SECONDS ('{"spike_novelty_seconds": 0}': off). '{"pooled": false, "p95_spikes":
 true}' gives the detector before these two rules; '{"pool_gate": 1}' takes the pooled z only where the
 bucket's own z is at least 1 (measured, not taken)."""
 import sys, json
@@ -17,6 +18,7 @@ from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate
 from loganalysis.detect import baselines as b
 from loganalysis.detect.baselines import window_totals, SeriesContext
+from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS
 
 def load(root):
     ts = pd.read_parquet(f"{root}/metrics/timeseries")
@@ -68,7 +70,12 @@ def run(ts, truth, cfg):
             direction = "both" if metric == "requests" else "up"
             # anomalies.signals: a p95 alone needs persistence (one bucket's p95 is a few slow requests)
             spike = cfg["spike_threshold"] if metric != "p95_ms" or cfg.get("p95_spikes", False) else np.inf
-            for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], spike, cfg["merge_gap_seconds"]):
+            # anomalies.signals: a spike alone opens only beyond the series' recent range
+            v = (np.where(req >= cfg["min_bucket_requests"], err / np.maximum(req, 1), np.nan) if metric == "error_rate"
+                 else series[metric].astype(float))
+            novel = (b.beyond_recent_range(v, max(int(cfg["spike_novelty_seconds"]) // seconds, 1))
+                     if cfg.get("spike_novelty_seconds") else None)
+            for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], spike, cfg["merge_gap_seconds"], novel):
                 rows.append(dict(service=svc, environment=env, metric=metric, start=s, end=e, buckets=n, peak_z=p, direction=d))
     inc = pd.DataFrame(rows, columns=["service","environment","metric","start","end","buckets","peak_z","direction"])
     events = merge_into_events(inc, gap=pd.Timedelta(seconds=cfg["merge_gap_seconds"]))
@@ -83,7 +90,7 @@ def clear(matches, summary):
 
 DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_history=12, relative_floor=0.01,
                persistence=3, spike_threshold=8.0, merge_gap_seconds=3600, min_bucket_requests=10, p95_min=20,
-               error_rate_floor=0.01)
+               error_rate_floor=0.01, spike_novelty_seconds=SPIKE_NOVELTY_SECONDS)
 if __name__ == "__main__":
     ts, truth = load(sys.argv[1])
     cfg = {**DEFAULT, **(json.loads(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].startswith("{") else {})}

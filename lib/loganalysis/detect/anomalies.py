@@ -17,8 +17,8 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, pooled_error_z, pooled_latency_z,
-                                        window_totals)
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range, pooled_error_z,
+                                        pooled_latency_z, window_totals)
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
 METRIC_KEYS = [*SERIES_KEYS, "metric"]
@@ -29,6 +29,11 @@ LATENCY_METRICS = ("mean_ms", "p95_ms")
 # dozen requests is decided by one or two slow requests (the default run's only two false alarms
 # were such one-minute p95 spikes); the mean sees the same bucket.
 SPIKE_NEEDS_PERSISTENCE = ("p95_ms",)
+# A run shorter than `persistence` opens on its spike only when it goes beyond every value of its
+# series in this long before it (a new high for an upward spike, a new low for a downward one): a
+# series that spikes to the same levels again and again (a bursty count, a quantised disk
+# counter) is paging on its routine. Chosen on NAB with each folder left out (docs/detection.md).
+SPIKE_NOVELTY_SECONDS = 21 * 86_400
 # Below this many requests a bucket's nearest-rank p95 is its slowest request: one slow request
 # is not a p95 regression, so such buckets leave p95 unscored (the mean still sees them).
 P95_MIN_REQUESTS = 20
@@ -135,14 +140,17 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
                                       context, config.error_rate_floor, config.min_history)
         else:
             pooled_z = np.full(len(values), np.nan)
-    return frame.assign(history=history, center=center, spread=spread, pooled_rate=pooled, pooled_z=pooled_z)
+        new_high, new_low = beyond_recent_range(values, max(SPIKE_NOVELTY_SECONDS // context.bucket_seconds, 1))
+    return frame.assign(history=history, center=center, spread=spread, pooled_rate=pooled, pooled_z=pooled_z,
+                        new_high=new_high, new_low=new_low)
 
 
 def _with_baseline_schema(series: DataFrame) -> T.StructType:
     return T.StructType(series.schema.fields + [
         T.StructField("history", T.LongType()), T.StructField("center", T.DoubleType()),
         T.StructField("spread", T.DoubleType()), T.StructField("pooled_rate", T.DoubleType()),
-        T.StructField("pooled_z", T.DoubleType())])
+        T.StructField("pooled_z", T.DoubleType()), T.StructField("new_high", T.BooleanType()),
+        T.StructField("new_low", T.BooleanType())])
 
 
 def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int) -> DataFrame:
@@ -210,15 +218,19 @@ def with_flags(series: DataFrame, config: DetectorConfig) -> DataFrame:
 
 
 def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> DataFrame:
-    """The bucketed metrics, scored: one row per series x metric x bucket."""
+    """The bucketed metrics, scored: one row per series x metric x bucket. `novel`: a flagged
+    point beyond every value of its series in the SPIKE_NOVELTY_SECONDS before it, in its
+    direction (signals: only such a spike opens an incident without persistence)."""
     return (
         ts.transform(lambda df: with_full_bucket_grid(df, bucket_seconds))
         .transform(lambda df: long_series(df, config.min_bucket_requests))
         .transform(lambda df: with_baseline(df, config, bucket_seconds))
         .transform(lambda df: with_z_score(df, config))
         .transform(lambda df: with_flags(df, config))
+        .withColumn("novel", F.when(F.col("direction") == "up", F.col("new_high"))
+                    .when(F.col("direction") == "down", F.col("new_low")).otherwise(F.lit(False)))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
-                "lower", "upper", "z_score", "direction", "flagged")
+                "lower", "upper", "z_score", "direction", "flagged", "novel")
     )
 
 
@@ -238,11 +250,14 @@ def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_thre
     confirmation (the fast-burn rule of multi-window SLO alerting), and an alarm that is already
     open is not raised again for a short lull. A p95 (SPIKE_NEEDS_PERSISTENCE) always needs
     persistence: one bucket's p95 at a few dozen requests is its second or third slowest request.
+    A spike opens alone only when it is news: one of its points beyond every value of the series
+    in the SPIKE_NOVELTY_SECONDS before it (`novel`; scored frames without it count every spike).
     Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...)."""
     runs = (
         flagged_runs(scored)
         .where((F.col("buckets") >= persistence)
-               | ((F.abs("peak_z") >= spike_threshold) & ~F.col("metric").isin(*SPIKE_NEEDS_PERSISTENCE)))
+               | ((F.abs("peak_z") >= spike_threshold) & F.col("novel")
+                  & ~F.col("metric").isin(*SPIKE_NEEDS_PERSISTENCE)))
     )
     return (
         merged_within(runs, bucket_seconds, merge_gap_seconds)
@@ -270,6 +285,9 @@ def flagged_runs(scored: DataFrame) -> DataFrame:
         .groupBy(*METRIC_KEYS, "direction", "run")
         .agg(F.min("bucket").alias("start"), F.max("bucket").alias("last_bucket"),
              F.count(F.lit(1)).alias("buckets"),
+             # any point of the run a new high / low; frames scored before the column: every run
+             F.coalesce(F.max(F.col("novel").cast("int")) > 0, F.lit(True)).alias("novel")
+             if "novel" in scored.columns else F.lit(True).alias("novel"),
              F.max_by("z_score", F.abs("z_score")).alias("peak_z"),
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))

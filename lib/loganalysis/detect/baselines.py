@@ -304,6 +304,17 @@ def pooled_error_z(values: np.ndarray, requests: np.ndarray, errors: np.ndarray,
                         (pooled_errors / pooled_requests - level) / scale, np.nan)
 
 
+def beyond_recent_range(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(new high, new low) for each point: above every value of the `window` points before it,
+    below every one (NaN skipped; a point with no earlier value is both). A spike to a level the
+    series has already reached in that time is no news (anomalies.signals)."""
+    before = pd.Series(values).rolling(window, min_periods=1)
+    high, low = before.max().shift(1).to_numpy(), before.min().shift(1).to_numpy()
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        return present & (np.isnan(high) | (values > high)), present & (np.isnan(low) | (values < low))
+
+
 # Baseline methods by name: the detector and the parameter check both look here, so a new
 # method is one function (values, window, context) -> (center, spread) plus one entry.
 BaselineMethod = Callable[[np.ndarray, int, SeriesContext], tuple[np.ndarray, np.ndarray]]
