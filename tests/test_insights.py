@@ -35,6 +35,8 @@ def test_the_story_names_the_worst_incident_with_its_figures():
     timeseries = pd.DataFrame({"bucket": [T - pd.Timedelta(hours=26), T + pd.Timedelta(hours=22)]})
     story = insights.story(summary, INCIDENTS, timeseries)
     assert story[0] == "2 incidents on 2 of 3 series in 48 hours from 2026-11-02 00:09 UTC: 1 critical, 1 minor"
+    assert insights.story(summary, INCIDENTS.iloc[:0], timeseries) == [
+        "No incidents on the 3 series in 48 hours from 2026-11-02 00:09 UTC."]
     assert story[1] == ("Worst: checkout/prod, critical, 14 minutes from 2026-11-03 02:09 UTC: mean latency 500 ms "
                         "against 91.2 ms (5.5x, z 66.6); p95 latency 1,588 ms against 215 ms (7.4x, z 39.6).")
     assert story[2] == "Over-represented in it: host=checkout-prod-03 (80% vs 25%)."

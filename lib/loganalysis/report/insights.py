@@ -39,13 +39,12 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
 def story(summary: pd.DataFrame, incidents: pd.DataFrame, timeseries: pd.DataFrame) -> list[str]:
     """What happened, in a few sentences generated from the data, worst incident first."""
     hours = (timeseries["bucket"].max() - timeseries["bucket"].min()).total_seconds() / 3600 if len(timeseries) else 0
-    affected = incidents[SERIES_KEYS].drop_duplicates().shape[0] if len(incidents) else 0
-    sentences = [f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} on {affected} of {len(summary)} series "
-                 f"in {hours:,.0f} hours from {tables.minute(timeseries['bucket'].min()) if len(timeseries) else '-'}"
-                 + (": " + ", ".join(f"{n} {s}" for s, n in _severity_counts(incidents))
-                                            if len(incidents) else ".")]
+    since = f"in {hours:,.0f} hours from {tables.minute(timeseries['bucket'].min()) if len(timeseries) else '-'}"
     if incidents.empty:
-        return sentences
+        return [f"No incidents on the {len(summary)} series {since}."]
+    affected = incidents[SERIES_KEYS].drop_duplicates().shape[0]
+    sentences = [f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} on {affected} of {len(summary)} series "
+                 f"{since}: " + ", ".join(f"{n} {s}" for s, n in _severity_counts(incidents))]
     worst = worst_incident(incidents)
     moved = "; ".join(tables.describe_signal(s) for s in worst["signals"])
     sentences.append(f"Worst: {worst['service']}/{worst['environment']}, {worst['severity']}, "

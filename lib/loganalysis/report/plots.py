@@ -114,6 +114,7 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
     fig, ax = plt.subplots(figsize=(12, 0.45 * max(len(rows), 3) + 1.6))
     if incidents.empty:
         ax.text(0.5, 0.5, "no incidents", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])  # no rows: a 0-1 scale would read as data
     else:
         groups = sorted(incidents[color_by].astype(str).unique())
         colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
