@@ -241,6 +241,18 @@ def test_signals_of_one_series_moving_together_are_one_incident(spark):
     assert found["cascade_id"].isna().all()      # one service: no cascade
 
 
+def test_a_surge_alone_is_no_incident_but_beside_a_symptom_it_is_part_of_one(spark):
+    rows = [("shop", "prod", "requests", "up", 10, 70, 9.0, 300.0, 100.0),     # a launch: traffic x3 only
+            ("api", "prod", "requests", "up", 10, 40, 7.0, 250.0, 100.0),      # load, and the latency it caused
+            ("api", "prod", "p95_ms", "up", 20, 40, 11.0, 900.0, 200.0),
+            ("web", "prod", "requests", "down", 100, 120, -6.0, 40.0, 100.0)]  # lost traffic: a symptom
+    found = anomalies.service_incidents(signal_rows(spark, rows), merge_gap_seconds=600).toPandas()
+    assert sorted((r.service, tuple(r.metrics)) for r in found.itertuples()) == [
+        ("api", ("p95_ms", "requests")), ("web", ("requests",))]
+    with_surges = anomalies.service_incidents(signal_rows(spark, rows), 600, surge_alone_is_incident=True)
+    assert sorted(r.service for r in with_surges.collect()) == ["api", "shop", "web"]
+
+
 def test_a_gap_shorter_than_the_merge_gap_keeps_one_incident(spark):
     rows = [("api", "prod", "mean_ms", "up", 0, 30, 9.0, 130.0, 100.0),
             ("api", "prod", "mean_ms", "up", 50, 60, 9.0, 125.0, 100.0)]

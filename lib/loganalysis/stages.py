@@ -197,7 +197,8 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
         outputs.write_parquet(anomalies.signals(scored, seconds, config.persistence, config.spike_threshold,
                                                 config.merge_gap_seconds), paths.anomalies.signals)
         outputs.write_parquet(anomalies.service_incidents(outputs.read_parquet(paths.anomalies.signals),
-                                                          config.merge_gap_seconds), paths.anomalies.incidents)
+                                                          config.merge_gap_seconds, config.surge_alone_is_incident),
+                              paths.anomalies.incidents)
         outputs.write_parquet(record_scores.trailing_latency_baseline(
             record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history),
             paths.anomalies.record_baseline)

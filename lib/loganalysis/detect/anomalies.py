@@ -57,6 +57,7 @@ class DetectorConfig:
     error_rate_floor: float = 0.01      # spread of the error rate never below one point, nor one request
     direction: dict = field(default_factory=lambda: {
         "requests": "both", "error_rate": "up", "mean_ms": "up", "p95_ms": "up"})
+    surge_alone_is_incident: bool = False  # more requests with nothing else moving: a signal, not a page
 
     def __post_init__(self) -> None:
         if self.method not in BASELINE_METHODS:
@@ -338,10 +339,19 @@ def signal_severity() -> Column:
     )
 
 
-def service_incidents(found_signals: DataFrame, merge_gap_seconds: int) -> DataFrame:
+def is_surge() -> Column:
+    """A signal of more requests than normal: a launch, a batch job, a crawler. Alone it is no
+    page (symptoms are errors, latency and lost traffic); beside one, it is part of the story."""
+    return (F.col("metric") == "requests") & (F.col("direction") == "up")
+
+
+def service_incidents(found_signals: DataFrame, merge_gap_seconds: int,
+                      surge_alone_is_incident: bool = False) -> DataFrame:
     """One incident per service x environment x period: every signal of the series that moved,
     overlapping or less than `merge_gap_seconds` apart, with the worst signal's peak, a severity
-    and, when incidents of other services overlap it in the same environment, a cascade id.
+    and, when incidents of other services overlap it in the same environment, a cascade id. A
+    period whose only signals are surges (`is_surge`) is no incident unless
+    `surge_alone_is_incident`: its signals stay in anomalies/signals.
     Columns: (incident_id, service, environment, start, end, minutes, severity, peak_metric,
     peak_direction, peak_z, peak_value, peak_baseline, metrics, signals, cascade_id)."""
     in_series = W.partitionBy(*SERIES_KEYS).orderBy("start", "metric")
@@ -359,10 +369,12 @@ def service_incidents(found_signals: DataFrame, merge_gap_seconds: int) -> DataF
              F.max("severity_rank").alias("severity_rank"),
              F.max_by(signal, F.abs("peak_z")).alias("peak"),
              F.array_sort(F.collect_set("metric")).alias("metrics"),
-             F.sort_array(F.collect_list(signal)).alias("signals"))
+             F.sort_array(F.collect_list(signal)).alias("signals"),
+             F.bool_and(is_surge()).alias("surges_only"))
     )
     return (
-        grouped.transform(with_cascades)
+        grouped.where(F.lit(surge_alone_is_incident) | ~F.col("surges_only"))
+        .transform(with_cascades)
         .select(F.concat_ws(":", *SERIES_KEYS, F.date_format("start", "yyyyMMdd'T'HHmm")).alias("incident_id"),
                 *SERIES_KEYS, "start", "end",
                 ((F.unix_timestamp("end") - F.unix_timestamp("start")) / 60).alias("minutes"),
