@@ -22,7 +22,7 @@ PARQUET_OUTPUTS = ["ground_truth/incidents", "ground_truth/bad_lines", "clean_lo
                    "anomalies/explanations", "anomalies/evaluation", "anomalies/truth_matches",
                    "insights/headline"]
 
-CHARTS = {"01_generate_logs": 2, "02_compute_metrics": 2, "03_detect_anomalies": 1, "04_aggregate_insights": 7}
+CHARTS = {"01_generate_logs": 2, "02_compute_metrics": 3, "03_detect_anomalies": 1, "04_aggregate_insights": 7}
 
 pytestmark = pytest.mark.pipeline
 

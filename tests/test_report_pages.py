@@ -59,7 +59,7 @@ def test_the_report_opens_with_the_story_and_the_incident_timeline(first_run):
     story = re.search(r"<p style=[\"']font-size:1.1em[\"']>", page).start()
     timeline = page.index('<img', story)
     assert story < timeline < page.index("<table")
-    assert re.search(r"\d+ incidents? over \d+ series in \d+ hours from", page[story:timeline])
+    assert re.search(r"(\d+ incidents? on \d+ of|No incidents on the) \d+ series in \d+ hours from", page[story:timeline])
 
 
 def test_every_incident_has_a_card_with_a_zoom_chart(first_run):
