@@ -168,9 +168,15 @@ def tighter(best: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.nda
     return np.where(use_other, other_center, center), np.where(use_other, other_spread * margin, spread)
 
 
+def totals_through(values: np.ndarray, window: int) -> np.ndarray:
+    """For each point, the sum of `values` over the `window` points up to and including it
+    (`window_totals` stops before the point)."""
+    return window_totals(np.append(values, 0.0), window)[1:]
+
+
 def trailing_count(mask: np.ndarray, window: int) -> np.ndarray:
     """How many of the `window` points up to and including each point are True."""
-    return window_totals(np.append(mask, False).astype(float), window)[1:].round()
+    return totals_through(mask.astype(float), window).round()
 
 
 def sustained(z: np.ndarray, window: int, threshold: float) -> np.ndarray:
@@ -265,8 +271,7 @@ def pooled_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndar
     counted = ~np.isnan(values)
     w = np.where(counted, weights, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (window_totals(np.append(np.where(counted, values, 0.0) * w, 0.0), window)[1:]
-                  / window_totals(np.append(w, 0.0), window)[1:])
+        pooled = totals_through(np.where(counted, values, 0.0) * w, window) / totals_through(w, window)
     return np.where(counted, pooled, np.nan)
 
 
@@ -301,8 +306,8 @@ def pooled_error_z(values: np.ndarray, requests: np.ndarray, errors: np.ndarray,
         return np.full(len(values), np.nan)
     counted = ~np.isnan(values)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pooled_requests = window_totals(np.append(np.where(counted, requests, 0.0), 0.0), k)[1:]
-        pooled_errors = window_totals(np.append(np.where(counted, errors, 0.0), 0.0), k)[1:]
+        pooled_requests = totals_through(np.where(counted, requests, 0.0), k)
+        pooled_errors = totals_through(np.where(counted, errors, 0.0), k)
         scale = np.fmax(np.nan_to_num(np.sqrt(level * (1 - level) / pooled_requests), nan=0.0),
                         np.maximum(rate_floor, 1.0 / pooled_requests))
         return np.where((history >= min_history) & counted & (pooled_requests > 0),
