@@ -161,11 +161,27 @@ def test_a_step_is_one_incident_for_its_whole_length_with_the_default_method(spa
     latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
     found = anomalies.signals(latency, BUCKET, config.persistence, config.spike_threshold,
                                 config.merge_gap_seconds).toPandas()
-    # the step's 30 minutes, and 3 more: the 5-minute pooled mean (baselines.pooled_latency_z)
-    # still holds part of the step until 4 of its 5 minutes are back (pooled z 15.4, 11.6, 7.7
-    # at minutes 150-152, then 3.97 in the numpy replica)
+    # the step's 30 minutes exactly: the 5-minute pooled mean still holds part of the step for a
+    # few minutes after it (pooled z 15.4, 11.6, 7.7 at minutes 150-152), but those buckets are
+    # back on their own (RECOVERED_Z), so the run ends with the step
     assert [(s, e, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])] == [
-        (pd.Timestamp(T0 + timedelta(minutes=120)), pd.Timestamp(T0 + timedelta(minutes=153)), 33)]
+        (pd.Timestamp(T0 + timedelta(minutes=120)), pd.Timestamp(T0 + timedelta(minutes=150)), 30)]
+
+
+def test_a_run_ends_at_its_last_bucket_still_out_on_its_own(spark):
+    # minutes 0-5 flagged (by the pooled z at 4 and 5, whose buckets are back: bucket_z 0.3, -0.5),
+    # minutes 10-13 flagged with only pooled-held buckets (a regression seen only pooled): kept whole
+    rows = [(T0 + timedelta(minutes=m), z, own) for m, z, own in
+            [(0, 6.0, 6.0), (1, 7.0, 7.0), (2, 5.0, 4.5), (3, 4.5, 1.2), (4, 4.2, 0.3), (5, 4.1, -0.5),
+             (6, 0.5, 0.5), (10, 4.5, 0.8), (11, 4.4, 0.9), (12, 4.3, 0.2), (13, 4.2, 0.1)]]
+    scored = spark.createDataFrame(
+        [("svc", "prod", "mean_ms", b, z, own, "up" if z >= 4 else None, z >= 4, 100.0, 100.0)
+         for b, z, own in rows],
+        "service string, environment string, metric string, bucket timestamp, z_score double, bucket_z double, "
+        "direction string, flagged boolean, value double, baseline double")
+    runs = anomalies.flagged_runs(scored).orderBy("start").toPandas()
+    assert [(s.minute, e.minute, b) for s, e, b in zip(runs["start"], runs["last_bucket"], runs["buckets"])] == [
+        (0, 3, 4), (10, 13, 4)]
 
 
 def test_dips_are_flagged_only_where_watched(spark):

@@ -37,6 +37,11 @@ SPIKE_NOVELTY_SECONDS = 21 * 86_400
 # Below this many requests a bucket's nearest-rank p95 is its slowest request: one slow request
 # is not a p95 regression, so such buckets leave p95 unscored (the mean still sees them).
 P95_MIN_REQUESTS = 20
+# A run ends at its last bucket whose own z is still this far out in the run's direction. The
+# pooled z (the last POOL_SECONDS of requests together) holds a flag for a few buckets after the
+# bucket itself is back, until the pool has drained; within a run those buckets bridge a subtle
+# regression's quiet minutes, at its end they are the pool's memory, not the incident.
+RECOVERED_Z = 1.0
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,7 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
     return series.select(
         *[column for column in series.columns if column not in ("spread", "pooled_z")],
         F.when(scored, F.when(z.isNotNull(), F.greatest(z, pooled))).alias("z_score"),
+        F.when(scored, z).alias("bucket_z"),  # the bucket alone, without the pooled z
         center.alias("baseline"),
         # the spread z was measured in, and the band a point must leave to be flagged
         scale.alias("spread"),
@@ -231,7 +237,7 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
         .withColumn("novel", F.when(F.col("direction") == "up", F.col("new_high"))
                     .when(F.col("direction") == "down", F.col("new_low")).otherwise(F.lit(False)))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
-                "lower", "upper", "z_score", "direction", "flagged", "novel")
+                "lower", "upper", "z_score", "bucket_z", "direction", "flagged", "novel")
     )
 
 
@@ -283,6 +289,7 @@ def flagged_runs(scored: DataFrame) -> DataFrame:
         .withColumn("position", position)
         .where("flagged")
         .withColumn("run", F.col("position") - flagged_position)
+        .transform(without_recovered_tail)
         .groupBy(*METRIC_KEYS, "direction", "run")
         .agg(F.min("bucket").alias("start"), F.max("bucket").alias("last_bucket"),
              F.count(F.lit(1)).alias("buckets"),
@@ -293,6 +300,21 @@ def flagged_runs(scored: DataFrame) -> DataFrame:
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))
     )
+
+
+def without_recovered_tail(run_points: DataFrame) -> DataFrame:
+    """A run's points up to its last one whose bucket is still out on its own (RECOVERED_Z): the
+    buckets after it are flagged only by the pooled z of minutes already past. A run with no such
+    point (a regression seen only pooled) keeps every point; frames scored without `bucket_z`
+    are kept whole."""
+    if "bucket_z" not in run_points.columns:
+        return run_points
+    signed = F.when(F.col("direction") == "down", -F.col("bucket_z")).otherwise(F.col("bucket_z"))
+    last_out = F.max(F.when(signed >= RECOVERED_Z, F.col("bucket"))).over(
+        W.partitionBy(*METRIC_KEYS, "direction", "run"))
+    return (run_points.withColumn("last_out", last_out)
+            .where(F.col("last_out").isNull() | (F.col("bucket") <= F.col("last_out")))
+            .drop("last_out"))
 
 
 def merged_within(runs: DataFrame, bucket_seconds: int, gap_seconds: int) -> DataFrame:
