@@ -24,13 +24,12 @@ def affected(metrics: Column, failure_levels: Sequence[str] = FAILURE_LEVELS) ->
     return (errors & F.coalesce(is_failure(failure_levels), F.lit(False))) | (latency & slow) | ~(errors | latency)
 
 
-def _value_of(dimension: str) -> Column:
-    """What records are grouped by in a dimension. Messages with their ids, addresses and numbers
-    masked (templates.masked): "connection refused by db-61:60217" and "... by db-7:5432" are one
-    cause, which only together stands out against the baseline."""
-    if dimension == "message":
-        return masked(F.col("message"))
-    return F.col(dimension).cast("string")
+def _as_value(dimension: Column, raw: Column) -> Column:
+    """What records are grouped by in a dimension: the value itself, except messages, whose ids,
+    addresses and numbers are masked (templates.masked): "connection refused by db-61:60217" and
+    "... by db-7:5432" are one cause, which only together stands out against the baseline.
+    Applied to distinct raw values, not to every record: masking is a chain of regexes."""
+    return F.when(dimension == "message", masked(raw)).otherwise(raw)
 
 
 def _within_any(windows: list) -> Column:
@@ -66,12 +65,18 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
         .withColumn("period", F.when(in_incident, "incident").when(ts < F.col("start"), "baseline"))
         .where(F.col("period").isNotNull())
     )
-    values = F.array(*[F.struct(F.lit(d).alias("dimension"), _value_of(d).alias("value")) for d in DIMENSIONS])
-    counts = (
+    values = F.array(*[F.struct(F.lit(d).alias("dimension"), F.col(d).cast("string").alias("value"))
+                       for d in DIMENSIONS])
+    by_raw_value = (
         tagged.select("incident_id", "period", F.explode(values).alias("kv"))
         .groupBy("incident_id", "kv.dimension", "kv.value")
         .agg(count_where(F.col("period") == "incident").alias("incident_requests"),
              count_where(F.col("period") == "baseline").alias("baseline_requests"))
+    )
+    counts = (
+        by_raw_value.groupBy("incident_id", "dimension", _as_value(F.col("dimension"), F.col("value")).alias("value"))
+        .agg(F.sum("incident_requests").alias("incident_requests"),
+             F.sum("baseline_requests").alias("baseline_requests"))
     )
     # Shares within one incident and dimension: the frame is the whole group on purpose.
     group = W.partitionBy("incident_id", "dimension").rowsBetween(W.unboundedPreceding, W.unboundedFollowing)

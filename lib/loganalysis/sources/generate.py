@@ -97,6 +97,18 @@ def pick(pool: Column, u: Column) -> Column:
     return F.element_at(pool, (F.floor(u * F.size(pool)) + 1).cast("int"))
 
 
+_POOL_SEPARATOR = "\u0001"  # a control character: no name, address or message holds it
+
+
+def string_pool(values: list[str]) -> Column:
+    """A list of strings as one array literal. `F.lit(list)` makes a literal per element, each
+    a round trip to the JVM (a 5,000-name pool cost 3-4 s per plan); one joined string split
+    on a separator none of them holds is two, and Spark folds the split of a constant once, at
+    planning, so no row splits anything."""
+    assert not any(_POOL_SEPARATOR in v for v in values), "a pool value holds the separator"
+    return F.split(F.lit(_POOL_SEPARATOR.join(values)), _POOL_SEPARATOR)
+
+
 def bad_line_kind(seed: int, rate: float) -> Column:
     """Which kind of bad line a record becomes (null for a good one), at the given rate."""
     kind = pick(F.array(*[F.lit(k) for k in BAD_LINE_KINDS]), uniform(seed, "bad-kind"))
@@ -205,8 +217,8 @@ def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
                     * F.exp(F.col("sigma") * standard_normal(seed, "latency")), 1).alias("response_time_ms"),
             status.cast("int").alias("status_code"),
             pick(F.col("hosts"), u_host).alias("host"),
-            pick(F.lit(pools["client_ips"]), uniform(seed, "ip")).alias("client_ip"),
-            pick(F.lit(pools["user_ids"]), uniform(seed, "user")).alias("user_id"),
+            pick(string_pool(pools["client_ips"]), uniform(seed, "ip")).alias("client_ip"),
+            pick(string_pool(pools["user_ids"]), uniform(seed, "user")).alias("user_id"),
             F.concat(*trace_half).alias("trace_id"),
         )
         # A step of its own: the size follows the status, which is drawn once per record.
@@ -234,7 +246,7 @@ def with_level_and_message(df: DataFrame, seed: int, pools: dict,
     )
     message = (
         F.when(status >= 500, F.concat(request, F.lit(" failed: "),
-                                       pick(F.lit(pools["error_causes"]), uniform(seed, "cause"))))
+                                       pick(string_pool(pools["error_causes"]), uniform(seed, "cause"))))
         .when(status.isin(list(_WARN_4XX)), F.concat(request, F.lit(" rejected: "), warn_4xx[status]))
         .when(status >= 400, F.concat(request, F.lit(": "), info_4xx[status]))
         .when(slow, F.concat(F.lit("slow request: "), request, F.lit(" took "),
