@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-pages", help="open a run's pages in headless Chromium, save screenshots")
     check.add_argument("run_dir", help="a run folder, e.g. reports/20261129T120000Z-default")
 
+    commands.add_parser("class-archive", help="build the JVM class archive that makes Spark start faster "
+                                              "(setup runs it; once per environment)")
+
     args = parser.parse_args(argv)
     if args.command == "run":
         from loganalysis.ops.runner import run as run_pipeline
@@ -50,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         state = local_cluster.start(args.state, args.workers, args.cores, args.memory, args.port, args.webui_port)
         print(f"master {state['master_url']} (web UI {state['webui_url']}), {args.workers} workers; "
               f"logs and PIDs in {state['state_dir']}")
+        return 0
+    if args.command == "class-archive":
+        from loganalysis.core.session import class_archive_path
+        from loganalysis.ops.class_archive import build
+        if class_archive_path().is_file():
+            return 0  # quiet when there is nothing to do: setup calls this before every run
+        print("setup: building the JVM class archive (once per environment, about a minute)")
+        archive = build()
+        print(f"setup: class archive {archive}" if archive else "setup: this JVM wrote no class archive; "
+              "Spark starts without one")
         return 0
     if args.command == "check-pages":
         from pathlib import Path
