@@ -327,3 +327,18 @@ def test_a_bucket_without_requests_is_scored_without_failing(spark):
     scored = anomalies.score_series(ts, BUCKET, config).where("bucket_requests = 0").toPandas()
     assert sorted(scored["metric"]) == ["error_rate", "mean_ms", "p95_ms", "requests"]
     assert scored.loc[scored["metric"] == "error_rate", "z_score"].isna().all()
+
+
+def test_a_series_that_never_changes_is_not_modelled_and_never_flags(spark):
+    assert anomalies.constant_level(np.array([np.nan, 1.0, 1.0, np.nan, 1.0])) == 1.0
+    assert anomalies.constant_level(np.array([1.0, 1.0, 0.0])) is None
+    assert np.isnan(anomalies.constant_level(np.array([np.nan, np.nan])))
+    # a CSV series: one reading per bucket, so 1 request in every bucket and no errors
+    values = [float(100 + 5 * np.sin(i / 3)) for i in range(40)]
+    config = anomalies.DetectorConfig(window_seconds=20 * BUCKET, min_history=5, min_bucket_requests=1)
+    scored = anomalies.score_series(series_frame(spark, values, requests=1), BUCKET, config).toPandas()
+    requests = scored[scored["metric"] == "requests"].sort_values("bucket")
+    assert requests["baseline"].iloc[:5].isna().all() and (requests["baseline"].iloc[5:] == 1.0).all()
+    assert (requests["z_score"].iloc[5:] == 0.0).all() and not requests["flagged"].any()
+    latency = scored[scored["metric"] == "mean_ms"]
+    assert latency["z_score"].notna().any() and latency["baseline"].nunique() > 1  # still modelled
