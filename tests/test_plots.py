@@ -115,6 +115,27 @@ def test_the_error_rate_heatmap_keeps_the_highest_rows_past_its_cap():
     assert "15 highest of 40" in fig.get_axes()[0].get_title(loc="left")
 
 
+def test_report_charts_of_many_services_draw_what_can_be_read():
+    from types import SimpleNamespace
+    services = [f"s{k:02d}" for k in range(40)]
+    buckets = pd.date_range("2026-11-02", periods=2, freq="h")
+    report = SimpleNamespace(
+        timeseries=pd.DataFrame([(s, b, 100, k) for k, s in enumerate(services) for b in buckets],
+                                columns=["service", "bucket", "requests", "errors_5xx"]),
+        summary=pd.DataFrame([(s, e, float(k + (e == "prod"))) for k, s in enumerate(services) for e in ("prod", "dev")],
+                             columns=["service", "environment", "p95_ms"]),
+        top_error_messages=pd.DataFrame([(s, r, f"{s} failed {r}", 100 * k + r) for k, s in enumerate(services)
+                                         for r in (1, 2)], columns=["service", "rank", "message", "occurrences"]))
+    by_hour = plots.error_rate_by_hour_chart(report).get_axes()[0]
+    assert [t.get_text() for t in by_hour.get_yticklabels()] == services[::-1][:15]
+    assert "15 highest of 40 services" in by_hour.get_title(loc="left")
+    p95 = plots.p95_by_environment_chart(report).get_axes()[0]
+    assert [t.get_text() for t in p95.get_yticklabels()] == services[::-1][:15]
+    messages = plots.top_error_messages_chart(report).get_axes()[0]
+    assert len(messages.get_yticklabels()) == 25 and "25 most frequent of 80" in messages.get_title(loc="left")
+    assert messages.get_yticklabels()[0].get_text() == "s39 failed 2"
+
+
 def test_the_latency_distribution_draws_the_busiest_services_past_its_cap():
     hist = pd.DataFrame({"service": [f"s{k:02d}" for k in range(12) for _ in (0, 1)], "bin_ms": [1.0, 10.0] * 12,
                          "requests": [k for k in range(12) for _ in (0, 1)], "share": 0.5})

@@ -246,18 +246,27 @@ def heatmap(table: pd.DataFrame, title: str, fmt: str, cbar_label: str, xlabel: 
     return _finish(fig, ax, title, xlabel, ylabel)
 
 
-MAX_HEATMAP_ROWS = 15  # rows a heatmap labels legibly; past it the highest are drawn
+MAX_HEATMAP_ROWS = 15  # rows a heatmap (or services a grouped bar chart) labels legibly
+MAX_BARS = 25          # bars one chart labels legibly
+
+
+def highest_rows(table: pd.DataFrame, noun: str, keep: int = MAX_HEATMAP_ROWS) -> tuple[pd.DataFrame, str]:
+    """The `keep` rows of `table` with the highest value in any column, highest first, and what
+    the title adds to say so ("" when every row fits): a chart of 1,500 services draws nothing
+    anyone can read, and takes longer than the run's detection to draw."""
+    if len(table) <= keep:
+        return table, ""
+    highest = table.max(axis=1).sort_values(ascending=False, kind="stable").index[:keep]
+    return table.loc[highest], f" (the {keep} highest of {len(table)} {noun})"
 
 
 def error_rates_by_series(summary: pd.DataFrame) -> plt.Figure:
     """The 5xx rate of each service (rows) in each environment (columns), the rows with the
     highest rate first when there are more than MAX_HEATMAP_ROWS."""
-    table = summary.pivot(index="service", columns="environment", values="error_rate_5xx") * 100
-    title = "5xx error rate by service and environment"
-    if len(table) > MAX_HEATMAP_ROWS:
-        title += f" (the {MAX_HEATMAP_ROWS} highest of {len(table)} services)"
-        table = table.loc[table.max(axis=1).sort_values(ascending=False).index[:MAX_HEATMAP_ROWS]]
-    return heatmap(table, title, ".2f", "5xx rate (%)", "environment", "service")
+    table, note = highest_rows(summary.pivot(index="service", columns="environment", values="error_rate_5xx") * 100,
+                               "services")
+    return heatmap(table, "5xx error rate by service and environment" + note, ".2f", "5xx rate (%)",
+                   "environment", "service")
 
 
 def bars(df: pd.DataFrame, x: str, y: str, hue: str | None, title: str, xlabel: str, ylabel: str,
@@ -314,9 +323,9 @@ def p95_latency_chart(report) -> plt.Figure:
 
 
 def error_rate_by_hour_chart(report) -> plt.Figure:
-    return heatmap(insights.error_rate_by_hour(report.timeseries) * 100,
-                   "5xx error rate by service and hour of day (UTC)", ".1f", "5xx rate (%)", "hour of day (UTC)",
-                   "service")
+    table, note = highest_rows(insights.error_rate_by_hour(report.timeseries) * 100, "services")
+    return heatmap(table, "5xx error rate by service and hour of day (UTC)" + note, ".1f", "5xx rate (%)",
+                   "hour of day (UTC)", "service")
 
 
 def requests_per_hour_chart(report) -> plt.Figure:
@@ -329,13 +338,22 @@ def latency_distribution_chart(report) -> plt.Figure:
 
 
 def p95_by_environment_chart(report) -> plt.Figure:
-    return bars(report.summary, "p95_ms", "service", "environment", "p95 latency by service and environment",
+    slowest, note = highest_rows(report.summary.pivot(index="service", columns="environment", values="p95_ms"),
+                                 "services")
+    shown = report.summary[report.summary["service"].isin(slowest.index)]
+    return bars(shown.sort_values("service", key=lambda s: s.map(list(slowest.index).index), kind="stable"),
+                "p95_ms", "service", "environment", "p95 latency by service and environment" + note,
                 "p95 (ms)", "service")
 
 
 def top_error_messages_chart(report) -> plt.Figure:
-    return bars(insights.shortened(report.top_error_messages, "message", 70), "occurrences", "message", "service",
-                "Most frequent 5xx messages", "occurrences", "")
+    messages = report.top_error_messages
+    note = ""
+    if len(messages) > MAX_BARS:
+        note = f" (the {MAX_BARS} most frequent of {len(messages):,})"
+        messages = messages.nlargest(MAX_BARS, "occurrences", keep="first")
+    return bars(insights.shortened(messages, "message", 70), "occurrences", "message", "service",
+                "Most frequent 5xx messages" + note, "occurrences", "")
 
 
 REPORT_CHARTS: dict[str, Callable[[object], plt.Figure]] = {
