@@ -33,20 +33,18 @@ def _as_value(dimension: Column, raw: Column) -> Column:
 
 
 def _within_any(windows: list) -> Column:
-    """A literal filter for records inside any incident's baseline-to-end span. Incidents are a
-    handful of rows; as literals the filter prunes service/environment partitions and skips
-    Parquet row groups by timestamp, so only the records near incidents are read."""
-    spans = [(F.col("service") == w.service) & (F.col("environment") == w.environment)
-             & (F.col("timestamp") >= w.baseline_start) & (F.col("timestamp") < w.end) for w in windows]
-    return _any_of(spans) if spans else F.lit(False)
-
-
-def _any_of(conditions: list[Column]) -> Column:
-    """OR as a balanced tree: a left-deep chain of a few hundred ORs overflows Spark's stack."""
-    if len(conditions) == 1:
-        return conditions[0]
-    middle = len(conditions) // 2
-    return _any_of(conditions[:middle]) | _any_of(conditions[middle:])
+    """A literal filter for records of the services and environments with incidents, from the
+    first incident's baseline to the last one's end: as literals it prunes service/environment
+    partitions and skips Parquet row groups by timestamp; the join then keeps each incident's
+    own span. Kept this coarse on purpose: a condition per incident on every record (209
+    incidents of 52 NAB series) took 8 s, one per series 3.2 s, this 1.6 s, and on the default
+    run all three read the same."""
+    if not windows:
+        return F.lit(False)
+    return (F.col("service").isin(*sorted({w.service for w in windows}))
+            & F.col("environment").isin(*sorted({w.environment for w in windows}))
+            & (F.col("timestamp") >= min(w.baseline_start for w in windows))
+            & (F.col("timestamp") < max(w.end for w in windows)))
 
 
 def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, top: int = 3,
