@@ -53,17 +53,19 @@ def class_archive_path() -> Path:
     `python -m loganalysis class-archive`, which setup runs): in the virtual environment, named
     after the Java binary and the PySpark version it was made with, so another JDK or Spark
     looks for an archive of its own instead of one that no longer fits."""
-    java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) if os.environ.get(
-        "JAVA_HOME") else shutil.which("java")
     import pyspark
-    stamp = f"{os.path.realpath(java) if java else ''}:{os.path.getmtime(java) if java else ''}:{pyspark.__version__}"
+
+    java_home = os.environ.get("JAVA_HOME")  # the JVM PySpark starts: JAVA_HOME's, else PATH's
+    java = shutil.which("java", path=os.path.join(java_home, "bin") if java_home else None)
+    stamp = f"{os.path.realpath(java)}:{os.path.getmtime(java)}" if java else ""
+    stamp += f":{pyspark.__version__}"
     return Path(sys.prefix) / "share" / "loganalysis" / f"spark-classes-{hashlib.sha1(stamp.encode()).hexdigest()[:12]}.jsa"
 
 
 def class_archive_option() -> str:
     """The driver JVM's option to map its classes from the archive, when there is one: the JVM
-    then skips loading and verifying some ten thousand classes from jars (session start 7.7 ->
-    4.6 s, its first job 4.6 -> 2.0 s, measured in docs/performance.md). A JVM that cannot use
+    then skips loading and verifying some ten thousand classes from jars (session start about
+    7 -> 4.5 s, its first job 3.5 -> 2 s, measured in docs/performance.md). A JVM that cannot use
     an archive (another build, changed jars) ignores it and loads classes as usual."""
     archive = class_archive_path()
     return f"-XX:SharedArchiveFile={archive}" if archive.is_file() else ""
