@@ -143,6 +143,9 @@ def test_the_latency_distribution_draws_the_busiest_services_past_its_cap():
     names = [text.get_text() for text in fig.get_axes()[0].get_legend().get_texts()]
     assert names == [f"s{k:02d}" for k in range(11, 3, -1)]
     assert "8 busiest of 12" in fig.get_axes()[0].get_title(loc="left")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.get_axes()[0].get_xticklabels() if t.get_text()]
+    assert ticks and not any("mathdefault" in t or "$" in t for t in ticks), ticks
 
 
 def test_timeline_labels_do_not_overprint_the_next_incident_on_their_row():

@@ -153,6 +153,10 @@ def latency_histograms(hist: pd.DataFrame, title: str) -> plt.Figure:
     sns.lineplot(data=hist[hist["service"].isin(order)], x="bin_ms", y="share", hue="service", hue_order=order,
                  ax=ax, drawstyle="steps-post", palette=sns.color_palette("colorblind", len(order)))
     ax.set_xscale("log")
+    # Plain numbers: the log axis' default labels are math text, which labels from the logs
+    # must not be (text.parse_math is off), so they printed as "$\mathdefault{10^{2}}$".
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(_thousands))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.legend(title="service", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     return _finish(fig, ax, title, "response time (ms, log scale)", "share of requests")
 
