@@ -265,3 +265,49 @@ def test_a_spike_is_news_only_beyond_the_recent_range():
     # the first spike is forgotten 25 points later: the same level is news again
     later = beyond_recent_range(np.r_[x[:31], np.full(30, 10.0), 50.0], 25)[0]
     assert later[-1]
+
+
+def _random_series(rng, n):
+    values = rng.normal(size=n) * rng.choice([1.0, 1000.0])
+    if rng.random() < 0.5:
+        values = np.round(values)  # quantised: ties in every window
+    values[rng.random(n) < rng.random()] = np.nan
+    return values
+
+
+@pytest.mark.parametrize("cells", [0, 10**9], ids=["pandas windows", "sorted windows"])
+def test_short_and_long_series_get_the_same_window_statistics_as_pandas(cells, monkeypatch):
+    """Short series take their trailing quantiles and extremes from one sort of all windows,
+    long ones from pandas' rolling windows: both give pandas' figures exactly, gaps and ties included."""
+    import pandas as pd
+
+    from loganalysis.detect import baselines
+    monkeypatch.setattr(baselines, "SORTED_WINDOWS_MAX_CELLS", cells)
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        values = _random_series(rng, int(rng.integers(1, 150)))
+        window = int(rng.integers(1, 40))
+        min_points = int(rng.integers(0, window + 1))
+        rolling = pd.Series(values).rolling(window, min_periods=min_points)
+        for q, got in zip((0.25, 0.5, 0.999), baselines.trailing_quantiles(values, window, (0.25, 0.5, 0.999), min_points)):
+            np.testing.assert_array_equal(got, rolling.quantile(q).shift(1).to_numpy())
+        recent = pd.Series(values).rolling(window, min_periods=1)
+        np.testing.assert_array_equal(baselines.window_extreme(values, window, -1, True), recent.max().shift(1).to_numpy())
+        np.testing.assert_array_equal(baselines.window_extreme(values, window, -1, False), recent.min().shift(1).to_numpy())
+        half = window // 3
+        np.testing.assert_array_equal(baselines.window_extreme(values, half, half, True),
+                                      pd.Series(values).rolling(2 * half + 1, center=True, min_periods=1).max().to_numpy())
+
+
+def test_the_same_time_on_previous_days_is_the_nan_median_of_those_days():
+    import warnings
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        values, period = _random_series(rng, int(rng.integers(1, 300))), int(rng.integers(1, 50))
+        lagged = np.full((7, len(values)), np.nan)
+        for k in range(1, 8):
+            if k * period < len(values):
+                lagged[k - 1, k * period:] = values[: len(values) - k * period]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            np.testing.assert_array_equal(same_time_on_previous_days(values, period), np.nanmedian(lagged, axis=0))

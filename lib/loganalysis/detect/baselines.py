@@ -94,23 +94,80 @@ POOL_SECONDS = 300           # latency and 5xx rate are also scored over this ma
 POOL_MIN_HISTORY_SECONDS = 3600  # history a pooled series needs before it is scored (its points overlap)
 
 
+# Below this many window cells (points x window) trailing quantiles are taken from one sort of
+# every window at once: a short series (two days of hourly buckets) then costs microseconds,
+# where pandas' rolling windows cost about 0.1 ms a call whatever the length.
+SORTED_WINDOWS_MAX_CELLS = 32_768
+
+
+def trailing_quantiles(values: np.ndarray, window: int, quantiles: tuple[float, ...],
+                       min_points: int) -> list[np.ndarray]:
+    """For each point, the `quantiles` (linear interpolation, NaN skipped) of the `window` points
+    before it; NaN where fewer than `min_points` of them have a value. The same figures as
+    pandas' rolling quantile, shifted by one."""
+    if len(values) * window > SORTED_WINDOWS_MAX_CELLS:
+        rolling = pd.Series(values).rolling(window, min_periods=min_points)
+        return [rolling.quantile(q).shift(1).to_numpy() for q in quantiles]
+    before = sliding_window_view(np.concatenate([np.full(window, np.nan), values]), window)[:-1]
+    ordered = np.sort(before, axis=1)  # NaN last
+    count = (~np.isnan(before)).sum(axis=1)
+    rows = np.arange(len(values))
+    result = []
+    for q in quantiles:
+        position = q * np.maximum(count - 1, 0)
+        low = np.floor(position).astype(np.int64)
+        fraction = position - low
+        at_low = ordered[rows, low]
+        at_high = ordered[rows, np.minimum(low + 1, window - 1)]
+        with np.errstate(invalid="ignore"):
+            value = np.where(fraction > 0, at_low + (at_high - at_low) * fraction, at_low)
+        result.append(np.where(count >= max(min_points, 1), value, np.nan))
+    return result
+
+
+def window_extreme(values: np.ndarray, before: int, after: int, largest: bool) -> np.ndarray:
+    """For each point, the largest (or smallest) value from `before` points back to `after` points
+    ahead (`after` -1: up to the point before it), NaN skipped; NaN where there is none."""
+    length = before + after + 1
+    reach = np.full(max(after, 0), np.nan)
+    if len(values) * length > SORTED_WINDOWS_MAX_CELLS:
+        rolling = pd.Series(np.concatenate([values, reach])).rolling(length, min_periods=1)
+        extreme = (rolling.max() if largest else rolling.min()).to_numpy()  # [j]: up to j
+        return shifted(extreme, -after) if after < 0 else extreme[after: after + len(values)]
+    windows = sliding_window_view(np.concatenate([np.full(before, np.nan), values, reach]), length)
+    return (np.fmax if largest else np.fmin).reduce(windows[: len(values)], axis=1)
+
+
+def shifted(values: np.ndarray, k: int) -> np.ndarray:
+    """`values` moved `k` points later, NaN in front."""
+    moved = np.full(len(values), np.nan)
+    if k < len(values):
+        moved[k:] = values[: len(values) - k]
+    return moved
+
+
 def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Median and IQR / 1.349 of the `window` points before each point (NaN skipped)."""
-    rolling = pd.Series(values).rolling(window, min_periods=MIN_POINTS)
-    q1, median, q3 = (rolling.quantile(q).shift(1).to_numpy() for q in (0.25, 0.5, 0.75))
+    q1, median, q3 = trailing_quantiles(values, window, (0.25, 0.5, 0.75), MIN_POINTS)
     return median, (q3 - q1) / NORMAL_IQR
 
 
 def same_time_on_previous_days(values: np.ndarray, period: int, days: int = SEASON_DAYS) -> np.ndarray:
     """Median of the same bucket on up to `days` previous periods; NaN before the first period."""
     n = len(values)
+    days = min(days, (n - 1) // period)  # only periods that some point has before it
+    if days <= 0:
+        return np.full(n, np.nan)
     lagged = np.full((days, n), np.nan)
     for k in range(1, days + 1):
-        if k * period < n:
-            lagged[k - 1, k * period:] = values[: n - k * period]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no previous day yet: NaN
-        return np.nanmedian(lagged, axis=0)
+        lagged[k - 1, k * period:] = values[: n - k * period]
+    # np.nanmedian on a few rows goes through masked arrays (about 0.4 ms a call); sorting the
+    # columns (NaN last) and averaging the middle two is the same median.
+    ordered = np.sort(lagged, axis=0)
+    count = (~np.isnan(lagged)).sum(axis=0)
+    columns = np.arange(n)
+    low, high = ordered[np.maximum(count - 1, 0) // 2, columns], ordered[count // 2, columns]
+    return np.where(count > 0, (low + high) / 2, np.nan)
 
 
 def resolution(values: np.ndarray) -> float:
@@ -142,8 +199,7 @@ def noise_factor(z: np.ndarray, window: int, lag: int) -> np.ndarray:
     NOISE_QUANTILE over `window` points, over the normal's, never below 1. The window ends `lag`
     points back, so an ongoing anomaly cannot raise its own bar; a series whose routine
     excursions are large (all spikes) raises it, and cannot flood the incident list."""
-    tail = (pd.Series(np.abs(z)).rolling(window, min_periods=4 * MIN_POINTS)
-            .quantile(NOISE_QUANTILE).shift(lag + 1).to_numpy())
+    tail = shifted(trailing_quantiles(np.abs(z), window, (NOISE_QUANTILE,), 4 * MIN_POINTS)[0], lag)
     return np.where(np.isnan(tail), 1.0, np.maximum(tail / abs_normal_quantile(NOISE_QUANTILE), 1.0))
 
 
@@ -198,7 +254,7 @@ def routine_factor(z: np.ndarray, period: int, halfwidth: int, threshold: float)
     night at about the same time (a backup, a cron, a batch) stops paging once it has done so on
     ROUTINE_DAYS days, and a larger excursion at that time still pages. Only earlier days are
     read, so an ongoing anomaly cannot make itself routine within its first day."""
-    near = pd.Series(np.abs(z)).rolling(2 * halfwidth + 1, center=True, min_periods=1).max().to_numpy()
+    near = window_extreme(np.abs(z), halfwidth, halfwidth, largest=True)
     n = len(z)
     by_day = np.zeros((SEASON_DAYS, n))
     for k in range(1, SEASON_DAYS + 1):
@@ -318,8 +374,7 @@ def beyond_recent_range(values: np.ndarray, window: int) -> tuple[np.ndarray, np
     """(new high, new low) for each point: above every value of the `window` points before it,
     below every one (NaN skipped; a point with no earlier value is both). A spike to a level the
     series has already reached in that time is no news (anomalies.signals)."""
-    before = pd.Series(values).rolling(window, min_periods=1)
-    high, low = before.max().shift(1).to_numpy(), before.min().shift(1).to_numpy()
+    high, low = (window_extreme(values, window, -1, largest) for largest in (True, False))
     present = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         return present & (np.isnan(high) | (values > high)), present & (np.isnan(low) | (values < low))

@@ -99,11 +99,16 @@ AUTO_COVERAGE = 0.9
 
 def auto_bucket_seconds(records: DataFrame, min_records: int) -> int:
     """The bucket size for `bucket: auto`, from the data's own spacing and volume: see
-    `choose_bucket`. One aggregate, one row per series to the driver."""
-    epoch = F.unix_timestamp("timestamp")
-    per_series = (records.groupBy(*SERIES_KEYS)
-                  .agg(F.count(F.lit(1)).alias("records"), F.min(epoch).alias("first"), F.max(epoch).alias("last"),
-                       *[F.approx_count_distinct(F.floor(epoch / size), 0.01).alias(f"filled_{size}")
+    `choose_bucket`. The records are counted per series and minute first (every candidate size
+    is a whole number of minutes); the filled buckets of each size are then counted exactly from
+    those minutes, and one row per series reaches the driver. (`approx_count_distinct` at 1%
+    carries six 13 KB sketches per series through every partition: 65-78 s for 1,500 series.)"""
+    minute = F.floor(F.unix_timestamp("timestamp") / 60)
+    per_minute = records.groupBy(*SERIES_KEYS, minute.alias("minute")).agg(F.count(F.lit(1)).alias("records"))
+    per_series = (per_minute.groupBy(*SERIES_KEYS)
+                  .agg(F.sum("records").alias("records"),
+                       (F.min("minute") * 60).alias("first"), (F.max("minute") * 60).alias("last"),
+                       *[F.size(F.collect_set(F.floor(F.col("minute") / (size // 60)))).alias(f"filled_{size}")
                          for size in AUTO_BUCKETS])
                   .toPandas())
     return choose_bucket(per_series, min_records)
