@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range, pooled_error_z,
-                                          pooled_latency_z, run_position, same_time_on_previous_days,
-                                          seasonal_baseline, sustained)
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range,
+                                          far_beyond_recent_range, pooled_error_z, pooled_latency_z, run_position,
+                                          same_time_on_previous_days, seasonal_baseline, sustained)
 
 MINUTE = SeriesContext(bucket_seconds=60, threshold=4.0)
 FIVE_MINUTES = SeriesContext(bucket_seconds=300, threshold=4.0)
@@ -311,3 +311,31 @@ def test_the_same_time_on_previous_days_is_the_nan_median_of_those_days():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             np.testing.assert_array_equal(same_time_on_previous_days(values, period), np.nanmedian(lagged, axis=0))
+
+
+def test_a_burst_far_above_a_series_of_routine_bursts_is_news_and_the_routine_is_not():
+    # a disk counter: near 0, a burst to 100-200 every 50 points (the noise factor widens its spread
+    # so far that z never reaches the threshold), then one burst to 450
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 2.0, 2000)
+    x[::50] = rng.uniform(100.0, 200.0, 40)
+    x[1525] = 450.0
+    high, low = far_beyond_recent_range(x, 1000, 0.5, 288)
+    assert high[1525] and high.sum() == 1            # the record by half the range again, nothing else
+    assert not low.any()
+    assert not far_beyond_recent_range(np.where(np.arange(2000) == 1525, 250.0, x), 1000, 0.5, 288)[0][1525]
+    # nothing in the first `min_span` points: the first day sets the range
+    early = x.copy(); early[100] = 1000.0
+    assert not far_beyond_recent_range(early, 1000, 0.5, 288)[0][100]
+    # a drop far below the range: a level that never went under 40 falls to 5
+    y = 50.0 + rng.normal(0.0, 3.0, 2000)
+    y[1800:1806] = 5.0
+    high, low = far_beyond_recent_range(y, 1000, 0.5, 288)
+    assert low[1800] and not high[1800:].any()
+    assert not low[1801:].any()   # from then on 5 is in the range: the z-score carries the rest of the run
+    # a count that was always 1 has no reach: a 0 or a 2 is the z-score's to judge
+    ones = np.ones(2000); ones[[1500, 1600]] = [0.0, 2.0]
+    assert not any(a.any() for a in far_beyond_recent_range(ones, 1000, 0.5, 288))
+    # a missing value is no news
+    gap = x.copy(); gap[1525] = np.nan
+    assert not far_beyond_recent_range(gap, 1000, 0.5, 288)[0][1525]

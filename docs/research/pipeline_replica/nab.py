@@ -5,8 +5,8 @@ import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate, reference
-from loganalysis.detect.baselines import beyond_recent_range
-from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS
+from loganalysis.detect.baselines import beyond_recent_range, far_beyond_recent_range
+from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS, FAR_NOVELTY_MARGIN, FAR_NOVELTY_MIN_SPAN_SECONDS
 from loganalysis.sources import ingest
 
 NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"  # ../shared beside the checkout
@@ -37,7 +37,10 @@ def detect(df, cfg):
         z = z_for(v, metric, BUCKET, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
         days = cfg.get("spike_novelty_days")
         novel = beyond_recent_range(v, int(days * 86400 // BUCKET)) if days else None
-        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg["merge_gap_seconds"], novel):
+        far = (far_beyond_recent_range(v, int(cfg["far_days"] * 86400 // BUCKET), cfg["far_margin"],
+                                       int(cfg["far_min_span_seconds"] // BUCKET))
+               if cfg.get("far_margin") is not None else None)
+        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg["merge_gap_seconds"], novel, far):
             # anomalies.is_surge: a request count above normal, alone, is no incident (tagged here, dropped in score)
             out.append(dict(metric="requests_up" if metric == "requests" and d == "up" else metric, start=s, end=e))
     return out
@@ -56,7 +59,10 @@ def score(names, incs, truth, starts):
 
 DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_history=12, relative_floor=0.01,
                persistence=3, spike_threshold=8.0, merge_gap_seconds=3600,
-               spike_novelty_days=SPIKE_NOVELTY_SECONDS / 86400)  # anomalies.signals; 0: off
+               spike_novelty_days=SPIKE_NOVELTY_SECONDS / 86400,  # anomalies.signals; 0: off
+               # anomalies.signals / baselines.far_beyond_recent_range ('{"far_margin": null}': off)
+               far_margin=FAR_NOVELTY_MARGIN, far_days=SPIKE_NOVELTY_SECONDS / 86400,
+               far_min_span_seconds=FAR_NOVELTY_MIN_SPAN_SECONDS)
 
 if __name__ == "__main__":
     series, truth, starts, folder_of = load()

@@ -17,17 +17,20 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
         z = np.where((history >= min_history) & ~np.isnan(values), (values - center) / scale, np.nan)
     return z
 
-def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None):
+def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None):
     """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as
     baselines.beyond_recent_range): a run shorter than `persistence` opens on its spike only when
-    one of its points is a new high (up) or low (down)"""
+    one of its points is a new high (up) or low (down); `far` (far high, far low arrays, as
+    baselines.far_beyond_recent_range): such a scored point is flagged whatever its z, and a run
+    holding one opens without persistence"""
     out = []
     valid = ~np.isnan(z)
     idx = np.flatnonzero(valid)
     for sign, name in ((1, "up"), (-1, "down")):
         if direction not in (name, "both"):
             continue
-        f = (sign * z[idx]) >= threshold
+        far_here = far[0 if sign > 0 else 1][idx] if far is not None else np.zeros(len(idx), bool)
+        f = ((sign * z[idx]) >= threshold) | far_here
         runs, i = [], 0
         while i < len(f):
             if f[i]:
@@ -36,7 +39,7 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
                     j += 1
                 peak = np.max(np.abs(z[idx[i:j + 1]]))
                 fresh = novel is None or novel[0 if sign > 0 else 1][idx[i:j + 1]].any()
-                if (j - i + 1) >= persistence or (peak >= spike and fresh):
+                if (j - i + 1) >= persistence or (peak >= spike and fresh) or far_here[i:j + 1].any():
                     runs.append([idx[i], idx[j], j - i + 1, peak])
                 i = j + 1
             else:

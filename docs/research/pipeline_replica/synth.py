@@ -6,7 +6,9 @@ p95 from P95_MIN_REQUESTS; the error rate's level is the trailing window's poole
 spread the binomial deviation for the bucket's own requests, floored at error_rate_floor and
 1/requests; mean_ms and the error rate also over the last POOL_SECONDS (baselines.pooled_*_z, the
 larger z counts); a p95 run needs persistence (no spike rule); another run opens on its spike
-only beyond the series' range over SPIKE_NOVELTY_SECONDS ('{"spike_novelty_seconds": 0}': off). '{"pooled": false, "p95_spikes":
+only beyond the series' range over SPIKE_NOVELTY_SECONDS ('{"spike_novelty_seconds": 0}': off);
+a point far beyond that range (anomalies.FAR_NOVELTY_MARGIN, not for p95) flags and opens whatever
+its z ('{"far_margin": null}': off). '{"pooled": false, "p95_spikes":
 true}' gives the detector before these two rules; '{"pool_gate": 1}' takes the pooled z only where the
 bucket's own z is at least 1 (measured, not taken)."""
 import sys, json
@@ -18,7 +20,7 @@ from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate
 from loganalysis.detect import baselines as b
 from loganalysis.detect.baselines import window_totals, SeriesContext
-from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS
+from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS, FAR_NOVELTY_MARGIN, FAR_NOVELTY_MIN_SPAN_SECONDS
 
 def load(root):
     ts = pd.read_parquet(f"{root}/metrics/timeseries")
@@ -75,7 +77,11 @@ def run(ts, truth, cfg):
                  else series[metric].astype(float))
             novel = (b.beyond_recent_range(v, max(int(cfg["spike_novelty_seconds"]) // seconds, 1))
                      if cfg.get("spike_novelty_seconds") else None)
-            for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], spike, cfg["merge_gap_seconds"], novel):
+            # anomalies.signals: a point far beyond the series' recent range flags and opens whatever its z
+            far = (b.far_beyond_recent_range(v, max(int(cfg["far_days"] * 86400) // seconds, 1), cfg["far_margin"],
+                                             int(cfg["far_min_span_seconds"]) // seconds)
+                   if cfg.get("far_margin") is not None and metric != "p95_ms" else None)
+            for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], spike, cfg["merge_gap_seconds"], novel, far):
                 rows.append(dict(service=svc, environment=env, metric=metric, start=s, end=e, buckets=n, peak_z=p, direction=d))
     inc = pd.DataFrame(rows, columns=["service","environment","metric","start","end","buckets","peak_z","direction"])
     events = merge_into_events(inc, gap=pd.Timedelta(seconds=cfg["merge_gap_seconds"]))
@@ -90,7 +96,9 @@ def clear(matches, summary):
 
 DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_history=12, relative_floor=0.01,
                persistence=3, spike_threshold=8.0, merge_gap_seconds=3600, min_bucket_requests=10, p95_min=20,
-               error_rate_floor=0.01, spike_novelty_seconds=SPIKE_NOVELTY_SECONDS)
+               error_rate_floor=0.01, spike_novelty_seconds=SPIKE_NOVELTY_SECONDS,
+               far_margin=FAR_NOVELTY_MARGIN, far_days=SPIKE_NOVELTY_SECONDS / 86400,
+               far_min_span_seconds=FAR_NOVELTY_MIN_SPAN_SECONDS)  # '{"far_margin": null}': off
 if __name__ == "__main__":
     ts, truth = load(sys.argv[1])
     cfg = {**DEFAULT, **(json.loads(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].startswith("{") else {})}

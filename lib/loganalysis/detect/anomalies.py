@@ -17,8 +17,8 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range, pooled_error_z,
-                                        pooled_latency_z, window_totals)
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range,
+                                        far_beyond_recent_range, pooled_error_z, pooled_latency_z, window_totals)
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
 METRIC_KEYS = [*SERIES_KEYS, "metric"]
@@ -34,6 +34,15 @@ SPIKE_NEEDS_PERSISTENCE = ("p95_ms",)
 # series that spikes to the same levels again and again (a bursty count, a quantised disk
 # counter) is paging on its routine. Chosen on NAB with each folder left out (docs/detection.md).
 SPIKE_NOVELTY_SECONDS = 21 * 86_400
+# A point beyond every value of its series in the SPIKE_NOVELTY_SECONDS before it by this share of
+# that range's reach (max - median above, median - min below) is flagged and opens an incident
+# whatever its z (baselines.far_beyond_recent_range): a burst half again as far out as any in three
+# weeks is news even where a series of routine bursts has widened the spread past it. Said only
+# from FAR_NOVELTY_MIN_SPAN_SECONDS into a series, and never of a p95 (SPIKE_NEEDS_PERSISTENCE).
+# Chosen on NAB with each folder left out, among the settings that keep the default synthetic
+# run's clear cases and precision at 0.9 (docs/detection.md).
+FAR_NOVELTY_MARGIN = 0.5
+FAR_NOVELTY_MIN_SPAN_SECONDS = 86_400
 # Below this many requests a bucket's nearest-rank p95 is its slowest request: one slow request
 # is not a p95 regression, so such buckets leave p95 unscored (the mean still sees them).
 P95_MIN_REQUESTS = 20
@@ -151,9 +160,16 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
                                       context, config.error_rate_floor, config.min_history)
         else:
             pooled_z = np.full(len(values), np.nan)
-        new_high, new_low = beyond_recent_range(values, max(SPIKE_NOVELTY_SECONDS // context.bucket_seconds, 1))
+        novelty_window = max(SPIKE_NOVELTY_SECONDS // context.bucket_seconds, 1)
+        new_high, new_low = beyond_recent_range(values, novelty_window)
+        if metric in SPIKE_NEEDS_PERSISTENCE:
+            far_high = far_low = np.zeros(len(values), bool)
+        else:
+            far_high, far_low = far_beyond_recent_range(values, novelty_window, FAR_NOVELTY_MARGIN,
+                                                        FAR_NOVELTY_MIN_SPAN_SECONDS // context.bucket_seconds)
     added = pd.DataFrame({"history": history, "center": center, "spread": spread, "pooled_rate": pooled,
-                          "pooled_z": pooled_z, "new_high": new_high, "new_low": new_low})
+                          "pooled_z": pooled_z, "new_high": new_high, "new_low": new_low,
+                          "far_high": far_high, "far_low": far_low})
     return pd.concat([frame.reset_index(drop=True), added], axis=1)  # one step: `assign` copies per column
 
 
@@ -186,7 +202,8 @@ def _with_baseline_schema(series: DataFrame) -> T.StructType:
         T.StructField("history", T.LongType()), T.StructField("center", T.DoubleType()),
         T.StructField("spread", T.DoubleType()), T.StructField("pooled_rate", T.DoubleType()),
         T.StructField("pooled_z", T.DoubleType()), T.StructField("new_high", T.BooleanType()),
-        T.StructField("new_low", T.BooleanType())])
+        T.StructField("new_low", T.BooleanType()), T.StructField("far_high", T.BooleanType()),
+        T.StructField("far_low", T.BooleanType())])
 
 
 def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int) -> DataFrame:
@@ -249,11 +266,15 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
 
 
 def with_flags(series: DataFrame, config: DetectorConfig) -> DataFrame:
-    """Which points cross the threshold in a direction their metric watches."""
+    """Which points cross the threshold in a direction their metric watches, or, scored, lie far
+    beyond the series' recent range in such a direction (`far_high` / `far_low`, when present)."""
     directions = F.create_map(*[x for k, v in config.direction.items() for x in (F.lit(k), F.lit(v))])
     watch = F.coalesce(directions[F.col("metric")], F.lit("both"))
-    up = (F.col("z_score") >= config.threshold) & watch.isin("up", "both")
-    down = (F.col("z_score") <= -config.threshold) & watch.isin("down", "both")
+    scored = F.col("z_score").isNotNull()
+    far_high = F.coalesce(F.col("far_high"), F.lit(False)) if "far_high" in series.columns else F.lit(False)
+    far_low = F.coalesce(F.col("far_low"), F.lit(False)) if "far_low" in series.columns else F.lit(False)
+    up = ((F.col("z_score") >= config.threshold) | (scored & far_high)) & watch.isin("up", "both")
+    down = ((F.col("z_score") <= -config.threshold) | (scored & far_low)) & watch.isin("down", "both")
     return series.withColumn(
         "direction", F.when(up, F.lit("up")).when(down, F.lit("down"))
     ).withColumn("flagged", F.col("direction").isNotNull())
@@ -262,7 +283,8 @@ def with_flags(series: DataFrame, config: DetectorConfig) -> DataFrame:
 def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> DataFrame:
     """The bucketed metrics, scored: one row per series x metric x bucket. `novel`: a flagged
     point beyond every value of its series in the SPIKE_NOVELTY_SECONDS before it, in its
-    direction (signals: only such a spike opens an incident without persistence)."""
+    direction (signals: only such a spike opens an incident without persistence); `far`: beyond
+    it by FAR_NOVELTY_MARGIN of its reach (flagged whatever its z, and opens an incident)."""
     return (
         ts.transform(lambda df: with_full_bucket_grid(df, bucket_seconds))
         .transform(lambda df: long_series(df, config.min_bucket_requests))
@@ -271,8 +293,10 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
         .transform(lambda df: with_flags(df, config))
         .withColumn("novel", F.when(F.col("direction") == "up", F.col("new_high"))
                     .when(F.col("direction") == "down", F.col("new_low")).otherwise(F.lit(False)))
+        .withColumn("far", F.when(F.col("direction") == "up", F.col("far_high"))
+                    .when(F.col("direction") == "down", F.col("far_low")).otherwise(F.lit(False)))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
-                "lower", "upper", "z_score", "bucket_z", "direction", "flagged", "novel")
+                "lower", "upper", "z_score", "bucket_z", "direction", "flagged", "novel", "far")
     )
 
 
@@ -294,12 +318,14 @@ def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_thre
     persistence: one bucket's p95 at a few dozen requests is its second or third slowest request.
     A spike opens alone only when it is news: one of its points beyond every value of the series
     in the SPIKE_NOVELTY_SECONDS before it (`novel`; scored frames without it count every spike).
+    A run holding a point far beyond that range (`far`, FAR_NOVELTY_MARGIN) opens at once.
     Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...)."""
     runs = (
         flagged_runs(scored)
         .where((F.col("buckets") >= persistence)
                | ((F.abs("peak_z") >= spike_threshold) & F.col("novel")
-                  & ~F.col("metric").isin(*SPIKE_NEEDS_PERSISTENCE)))
+                  & ~F.col("metric").isin(*SPIKE_NEEDS_PERSISTENCE))
+               | F.col("far"))
     )
     return (
         merged_within(runs, bucket_seconds, merge_gap_seconds)
@@ -331,6 +357,9 @@ def flagged_runs(scored: DataFrame) -> DataFrame:
              # any point of the run a new high / low; frames scored before the column: every run
              F.coalesce(F.max(F.col("novel").cast("int")) > 0, F.lit(True)).alias("novel")
              if "novel" in scored.columns else F.lit(True).alias("novel"),
+             # any point of the run far beyond the recent range; frames scored before the column: none
+             F.coalesce(F.max(F.col("far").cast("int")) > 0, F.lit(False)).alias("far")
+             if "far" in scored.columns else F.lit(False).alias("far"),
              F.max_by("z_score", F.abs("z_score")).alias("peak_z"),
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))
@@ -345,7 +374,8 @@ def without_recovered_tail(run_points: DataFrame) -> DataFrame:
     if "bucket_z" not in run_points.columns:
         return run_points
     signed = F.when(F.col("direction") == "down", -F.col("bucket_z")).otherwise(F.col("bucket_z"))
-    last_out = F.max(F.when(signed >= RECOVERED_Z, F.col("bucket"))).over(
+    far = F.coalesce(F.col("far"), F.lit(False)) if "far" in run_points.columns else F.lit(False)
+    last_out = F.max(F.when((signed >= RECOVERED_Z) | far, F.col("bucket"))).over(
         W.partitionBy(*METRIC_KEYS, "direction", "run"))
     return (run_points.withColumn("last_out", last_out)
             .where(F.col("last_out").isNull() | (F.col("bucket") <= F.col("last_out")))

@@ -15,8 +15,9 @@ method per series x metric inside a grouped pandas UDF; z = (value - center) / s
   synthetic run (docs/detection.md).
 
 Also used by the anomaly stage: `pooled_latency_z` / `pooled_error_z` (mean latency and 5xx rate
-over the last 5 minutes' requests, for quiet services and slow ramps) and `beyond_recent_range`
-(whether a spike goes beyond the series' recent values).
+over the last 5 minutes' requests, for quiet services and slow ramps), `beyond_recent_range`
+(whether a spike goes beyond the series' recent values) and `far_beyond_recent_range` (whether a
+point goes beyond them by a clear margin: news whatever its z).
 """
 
 from __future__ import annotations
@@ -378,6 +379,28 @@ def beyond_recent_range(values: np.ndarray, window: int) -> tuple[np.ndarray, np
     present = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         return present & (np.isnan(high) | (values > high)), present & (np.isnan(low) | (values < low))
+
+
+def far_beyond_recent_range(values: np.ndarray, window: int, margin: float,
+                            min_span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(far high, far low) for each point: beyond every value of the `window` points before it by
+    `margin` times that window's reach on that side (max - median above, median - min below).
+    A record by a clear margin is news whatever the spread says: the spread of a series of routine
+    bursts (a disk counter, a network counter) is wide enough to hide a burst half again as high
+    as any in three weeks, and a slow series' noise factor can hide its first excursion out of its
+    range. Nothing is said until the series has values `min_span` points back and MIN_POINTS
+    values in the window (the first day of a series sets its range, it cannot break it), nor on a
+    side the window never left its median (a count that was always 1: its range says nothing
+    about how far it may go; the z-score judges that)."""
+    high, low = (window_extreme(values, window, -1, largest) for largest in (True, False))
+    middle = trailing_quantiles(values, window, (0.5,), MIN_POINTS)[0]  # NaN under MIN_POINTS: no say
+    present = ~np.isnan(values)
+    first = np.flatnonzero(present)[0] if present.any() else len(values)
+    old_enough = np.arange(len(values)) - first >= min_span
+    with np.errstate(invalid="ignore"):
+        far_high = present & old_enough & (high > middle) & (values > high + margin * (high - middle))
+        far_low = present & old_enough & (low < middle) & (values < low - margin * (middle - low))
+    return far_high, far_low
 
 
 # Baseline methods by name: the detector and the parameter check both look here, so a new
