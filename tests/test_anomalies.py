@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from loganalysis.detect import anomalies, evaluate, record_scores
 from loganalysis.metrics import service_metrics
@@ -342,3 +343,30 @@ def test_a_series_that_never_changes_is_not_modelled_and_never_flags(spark):
     assert (requests["z_score"].iloc[5:] == 0.0).all() and not requests["flagged"].any()
     latency = scored[scored["metric"] == "mean_ms"]
     assert latency["z_score"].notna().any() and latency["baseline"].nunique() > 1  # still modelled
+
+
+def test_a_record_far_beyond_the_recent_range_pages_where_routine_bursts_hide_it_from_z(spark):
+    """Bursts to 300 ms every 50 minutes are this series' routine (they widen its spread until a
+    burst scores little); on day 3 one burst goes to 450 ms, half again as far out as any before
+    it (anomalies.FAR_NOVELTY_MARGIN): that minute pages, and the routine bursts of that day do not."""
+    rng = np.random.default_rng(5)
+    values = [float(v) for v in 50 + rng.normal(0, 1, int(2.5 * 1440)).round(2)]
+    for minute in range(25, len(values), 50):
+        values[minute] = 300.0
+    record = 2 * 1440 + 325  # a burst minute on day 3
+    config = anomalies.DetectorConfig()
+
+    def day_3_signals(series):
+        latency = anomalies.score_series(series_frame(spark, series), BUCKET, config).where("metric = 'mean_ms'")
+        found = anomalies.signals(latency, BUCKET, config.persistence, config.spike_threshold,
+                                  config.merge_gap_seconds).toPandas()
+        return found[found["start"] >= pd.Timestamp(T0 + timedelta(days=2))], latency
+
+    routine, _ = day_3_signals(values)
+    assert routine.empty
+    values[record] = 450.0
+    found, latency = day_3_signals(values)
+    assert [(s, b) for s, b in zip(found["start"], found["buckets"])] == [
+        (pd.Timestamp(T0 + timedelta(minutes=record)), 1)]
+    point = latency.where(F.col("bucket") == T0 + timedelta(minutes=record)).first()
+    assert point["far"] and point["flagged"]
