@@ -370,3 +370,14 @@ def test_a_record_far_beyond_the_recent_range_pages_where_routine_bursts_hide_it
         (pd.Timestamp(T0 + timedelta(minutes=record)), 1)]
     point = latency.where(F.col("bucket") == T0 + timedelta(minutes=record)).first()
     assert point["far"] and point["flagged"]
+
+
+def test_a_partition_no_series_hashed_to_scores_nothing():
+    """Series are spread over the shuffle partitions by hash: with fewer series than partitions
+    some partitions get no rows (the default run's 60 series x metrics over 16 did)."""
+    from loganalysis.detect.baselines import SeriesContext
+    context = SeriesContext(BUCKET, 4.0)
+    assert list(anomalies.baselines_of_partition(iter([]), 10, "seasonal", context, anomalies.DetectorConfig())) == []
+    empty = pd.DataFrame({"epoch": pd.Series([], dtype="int64"), "signal": pd.Series([], dtype=float)})
+    assert list(anomalies.baselines_of_partition(iter([empty]), 10, "seasonal", context,
+                                                 anomalies.DetectorConfig())) == []

@@ -204,7 +204,10 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
             paths.anomalies.record_baseline)
         baseline = outputs.read_parquet(paths.anomalies.record_baseline)
         enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
-        outputs.write_parquet(enriched, paths.enriched, SERIES_KEYS)
+        # By environment, not by series: a folder per series costs about 20 ms a file to write
+        # and commit (2M records over 1,500 series: 33 s, against 10 s by environment). The
+        # records arrive grouped by series, so a file's row groups still skip other services.
+        outputs.write_parquet(enriched, paths.enriched, ["environment"])
         explanations = explain.explain(outputs.read_parquet(paths.enriched),
                                        outputs.read_parquet(paths.anomalies.incidents), config.window_seconds,
                                        failure_levels=failure_levels)

@@ -190,9 +190,10 @@ def baselines_of_partition(batches, window_buckets: int, method: str, context: S
                            config: DetectorConfig):
     """`trailing_baseline` for every series x metric of one partition (an iterator of pandas
     batches, a series possibly split across two of them), as one frame."""
-    frame = pd.concat(list(batches), ignore_index=True)
-    if frame.empty:
+    batches = [batch for batch in batches if len(batch)]
+    if not batches:  # a partition no series hashed to
         return
+    frame = pd.concat(batches, ignore_index=True)
     yield pd.concat([trailing_baseline(series, window_buckets, method, context, config)
                      for _, series in frame.groupby(METRIC_KEYS, sort=False)], ignore_index=True)
 
