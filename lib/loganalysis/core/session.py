@@ -48,6 +48,28 @@ def _process_output_to(path: str) -> Iterator[None]:
             os.close(fd)
 
 
+def local_fs_jar_path() -> Path:
+    """Where this environment's jar of `loganalysis.NioLocalFileSystem` lives (ops/local_fs.py
+    builds it, setup runs that): named after its source and the PySpark version it was compiled
+    against."""
+    import pyspark
+
+    source = Path(__file__).resolve().parents[1] / "ops" / "java" / "loganalysis" / "NioLocalFileSystem.java"
+    stamp = hashlib.sha1(source.read_bytes() + pyspark.__version__.encode()).hexdigest()[:12]
+    return Path(sys.prefix) / "share" / "loganalysis" / f"nio-local-fs-{stamp}.jar"
+
+
+def local_fs_settings(master: str) -> dict[str, str]:
+    """A local driver's settings for the java.nio local file system, when its jar is built: the
+    permissions of every file and folder Spark writes are then set without starting a `chmod`
+    process each (about 10 ms apiece; ops/local_fs.py). On a cluster the executors' own
+    configuration decides, so nothing changes there."""
+    jar = local_fs_jar_path()
+    if not master.startswith("local") or not jar.is_file():
+        return {}
+    return {"spark.driver.extraClassPath": str(jar), "spark.hadoop.fs.file.impl": "loganalysis.NioLocalFileSystem"}
+
+
 def class_archive_path() -> Path:
     """Where this environment's class-data-sharing archive of Spark's classes lives (built by
     `python -m loganalysis class-archive`, which setup runs): in the virtual environment, named
@@ -59,6 +81,8 @@ def class_archive_path() -> Path:
     java = shutil.which("java", path=os.path.join(java_home, "bin") if java_home else None)
     stamp = f"{os.path.realpath(java)}:{os.path.getmtime(java)}" if java else ""
     stamp += f":{pyspark.__version__}"
+    # The archive fits one class path: a driver with the file system's jar needs its own.
+    stamp += f":{local_fs_jar_path().name}" if local_fs_jar_path().is_file() else ""
     return Path(sys.prefix) / "share" / "loganalysis" / f"spark-classes-{hashlib.sha1(stamp.encode()).hexdigest()[:12]}.jsa"
 
 
@@ -103,6 +127,7 @@ def get_spark(
         # Arrow moves small pandas frames (plans, aggregates) across the driver boundary fast.
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
+    settings.update(local_fs_settings(master))
     if master.startswith("local"):
         settings["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
         # Python workers run the driver's interpreter, so they import the same packages

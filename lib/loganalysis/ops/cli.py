@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-pages", help="open a run's pages in headless Chromium, save screenshots")
     check.add_argument("run_dir", help="a run folder, e.g. reports/20261129T120000Z-default")
 
-    commands.add_parser("class-archive", help="build the JVM class archive that makes Spark start faster "
-                                              "(setup runs it; once per environment)")
+    commands.add_parser("class-archive", help="build what makes the JVM faster: the java.nio local file system's "
+                                              "jar, then the class archive (setup runs it; once per environment)")
 
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -55,8 +55,13 @@ def main(argv: list[str] | None = None) -> int:
               f"logs and PIDs in {state['state_dir']}")
         return 0
     if args.command == "class-archive":
-        from loganalysis.core.session import class_archive_path
+        from loganalysis.core.session import class_archive_path, local_fs_jar_path
+        from loganalysis.ops import local_fs
         from loganalysis.ops.class_archive import build
+        if not local_fs_jar_path().is_file():  # first: the archive is made with the jar on the class path
+            jar = local_fs.build()
+            print(f"setup: local file system jar {jar}" if jar else "setup: no javac; Spark writes local files "
+                  "without the java.nio file system")
         if class_archive_path().is_file():
             return 0  # quiet when there is nothing to do: setup calls this before every run
         print("setup: building the JVM class archive (once per environment, about a minute)")

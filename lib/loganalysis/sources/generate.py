@@ -169,10 +169,13 @@ def cells_frame(spark: SparkSession, cells: pd.DataFrame, services: dict, pools:
         cells[cells["n"] > 0].assign(minute_ms=lambda c: c["minute"].astype("int64") // 10**6)
         [["service", "environment", "minute_ms", "n", "first_id", "latency_factor", "error_rate",
           "slow_host", "host_factor"]])
+    # Split by id range first, then attach the constants: a broadcast join keeps the partitions,
+    # and the shuffle moves the plan's bare cells, not each cell with its series' arrays (1.6M
+    # cells of 1,500 quiet series against 43k of the default 15).
     return (
-        plan.join(F.broadcast(endpoints), "service", how="inner")
+        plan.repartitionByRange(n_partitions, "first_id")
+        .join(F.broadcast(endpoints), "service", how="inner")
         .join(F.broadcast(hosts), SERIES_KEYS, how="inner")
-        .repartitionByRange(n_partitions, "first_id")
     )
 
 
