@@ -131,3 +131,14 @@ def test_an_empty_table_is_a_sentence_not_a_row_of_headers():
     from loganalysis.report import tables
     shown = tables.show(pd.DataFrame({"service": [], "message": []}))
     assert "None in these logs" in shown.data and "<th" not in shown.data
+
+
+def test_a_record_is_described_by_its_reason_not_its_z():
+    """A record far beyond the recent range pages whatever its z: on a series of routine bursts
+    its z can be 0.0002, which says nothing to the reader; outputs from before the field keep z."""
+    burst = {"metric": "mean_ms", "peak_value": 427_032_000.0, "baseline_at_start": 0.0, "peak_z": 0.0002,
+             "record": True}
+    assert tables.describe_signal(burst) == ("mean latency 427,032,000 ms against 0.0 ms "
+                                             "(far beyond its range of the previous 21 days)")
+    older = {key: value for key, value in burst.items() if key != "record"} | {"peak_z": 6.25, "baseline_at_start": 100.0}
+    assert tables.describe_signal(older).endswith("(4270320.0x, z 6.2)")

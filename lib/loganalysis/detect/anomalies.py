@@ -320,7 +320,8 @@ def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_thre
     A spike opens alone only when it is news: one of its points beyond every value of the series
     in the SPIKE_NOVELTY_SECONDS before it (`novel`; scored frames without it count every spike).
     A run holding a point far beyond that range (`far`, FAR_NOVELTY_MARGIN) opens at once.
-    Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...)."""
+    Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...,
+    `record`: the run went far beyond the series' recent range)."""
     runs = (
         flagged_runs(scored)
         .where((F.col("buckets") >= persistence)
@@ -334,7 +335,7 @@ def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_thre
         .withColumn("signal_id", F.concat_ws(":", *METRIC_KEYS, "direction",
                                              F.date_format("start", "yyyyMMdd'T'HHmm")))
         .select("signal_id", *METRIC_KEYS, "direction", "start", "end", "buckets", "peak_z",
-                "peak_value", "baseline_at_start")
+                "peak_value", "baseline_at_start", "record")
     )
 
 
@@ -398,7 +399,8 @@ def merged_within(runs: DataFrame, bucket_seconds: int, gap_seconds: int) -> Dat
              F.sum("buckets").alias("buckets"),
              F.max_by("peak_z", F.abs("peak_z")).alias("peak_z"),
              F.max_by("peak_value", F.abs("peak_z")).alias("peak_value"),
-             F.min_by("baseline_at_start", "start").alias("baseline_at_start"))
+             F.min_by("baseline_at_start", "start").alias("baseline_at_start"),
+             F.max(F.col("far").cast("int")).cast("boolean").alias("record"))
     )
 
 
@@ -446,8 +448,9 @@ def service_incidents(found_signals: DataFrame, merge_gap_seconds: int,
     earlier = in_series.rowsBetween(W.unboundedPreceding, -1)  # every earlier signal of the series
     so_far = in_series.rowsBetween(W.unboundedPreceding, W.currentRow)
     reach = F.max(F.unix_timestamp("end")).over(earlier) + merge_gap_seconds
+    record = F.col("record") if "record" in found_signals.columns else F.lit(False)
     signal = F.struct("metric", "direction", "start", "end", "buckets", "peak_z", "peak_value",
-                      "baseline_at_start", F.col("severity_rank").alias("severity_rank"))
+                      "baseline_at_start", F.col("severity_rank").alias("severity_rank"), record.alias("record"))
     grouped = (
         found_signals.withColumn("severity_rank", signal_severity())
         .withColumn("opens", F.when(reach.isNull() | (F.unix_timestamp("start") > reach), 1).otherwise(0))

@@ -11,6 +11,9 @@ import pandas as pd
 from IPython.display import HTML
 from pandas.io.formats.style import Styler
 
+from loganalysis.core.durations import describe_seconds
+from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS
+
 METRIC_NAMES = {"requests": "requests", "error_rate": "error rate", "mean_ms": "mean latency",
                 "p95_ms": "p95 latency"}
 UNITS = {"requests": "requests per bucket", "error_rate": "error share", "mean_ms": "ms", "p95_ms": "ms"}
@@ -87,12 +90,24 @@ def signal_value(metric: str, value) -> str:
     return f"{count(value)}/bucket" if metric == "requests" else one_decimal(value)
 
 
+def _field(signal, name: str):
+    """A signal's field, None when its outputs predate it (a Row or a dict)."""
+    try:
+        return signal[name]
+    except (KeyError, ValueError):
+        return None
+
+
 def describe_signal(signal) -> str:
     """'p95 latency 1,588 ms against 215 ms (7.4x, z 39.6)' for one signal of an incident."""
     metric, value, baseline = signal["metric"], signal["peak_value"], signal["baseline_at_start"]
     ratio = f"{value / baseline:.1f}x, " if baseline and not pd.isna(baseline) and baseline > 0 else ""
+    # a record pages whatever its z (anomalies.FAR_NOVELTY_MARGIN): its z can be near 0 on a
+    # series of routine bursts, so the reason is named instead
+    why = (f"far beyond its range of the previous {describe_seconds(SPIKE_NOVELTY_SECONDS)}"
+           if _field(signal, "record") else f"z {signal['peak_z']:.1f}")
     return (f"{METRIC_NAMES.get(metric, metric)} {signal_value(metric, value)} against "
-            f"{signal_value(metric, baseline)} ({ratio}z {signal['peak_z']:.1f})")
+            f"{signal_value(metric, baseline)} ({ratio}{why})")
 
 
 def worst_first(incidents: pd.DataFrame) -> pd.DataFrame:
