@@ -339,3 +339,32 @@ def test_a_burst_far_above_a_series_of_routine_bursts_is_news_and_the_routine_is
     # a missing value is no news
     gap = x.copy(); gap[1525] = np.nan
     assert not far_beyond_recent_range(gap, 1000, 0.5, 288)[0][1525]
+
+
+# ---- the time of week (#17): a quiet weekend is judged against earlier weekends -----------------
+
+def _weekly_series(rng, days=28):
+    """`days` of 5-minute request counts: weekdays at 100 rising to 130 in the afternoon, weekends
+    at 40 rising to 45, noise 3; day 0 is a Monday."""
+    t = np.arange(days * 288)
+    hour = (t % 288) / 12
+    shape = np.sin(np.pi * np.clip(hour - 8, 0, 10) / 10)
+    weekend = (t // 288) % 7 >= 5
+    return np.where(weekend, 40 + 5 * shape, 100 + 30 * shape) + rng.normal(0, 3, len(t))
+
+
+def test_a_weekly_cycle_is_no_incident_and_a_weekend_dip_is_caught_by_the_time_of_week(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = _weekly_series(rng)
+    # the first weekend is news to a series a few days old; nothing after it
+    assert all(start < 7 * 288 for start, _ in incidents(x, FIVE_MINUTES, window=288))
+    # an hour at half the weekend's level on the fourth Saturday, 10:00: the day before was a
+    # weekday and the time of day is five weekdays of seven, so only earlier Saturdays know 40
+    dip = 26 * 288 + 120
+    y = x.copy()
+    y[dip:dip + 12] = 20 + rng.normal(0, 3, 12)
+    found = [run for run in incidents(y, FIVE_MINUTES, window=288) if run[0] >= 7 * 288]
+    assert len(found) == 1 and dip <= found[0][0] <= dip + 2 and found[0][1] >= dip + 10, found
+    import loganalysis.detect.baselines as baselines
+    monkeypatch.setattr(baselines, "SEASON_WEEKS", 0)
+    assert not any(dip <= start <= dip + 12 for start, _ in incidents(y, FIVE_MINUTES, window=288))  # hidden without it

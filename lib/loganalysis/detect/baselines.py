@@ -7,10 +7,10 @@ method per series x metric inside a grouped pandas UDF; z = (value - center) / s
 
 - `mean`: mean and stddev of the trailing window.
 - `robust`: median and 1.4826 x MAD of the trailing window.
-- `seasonal` (the default): the best of a day-long median, an hour-long median and the same
-  time of day on previous days, flagged points kept out of all three, and a spread that grows
-  on series whose routine excursions are large, or that make the same excursion at about the
-  same time every day (a nightly job); a shift the day and time-of-day models flag for 30
+- `seasonal` (the default): the best of a day-long median, an hour-long median, the same
+  time of day on previous days and the same time of week on previous weeks, flagged points
+  kept out of all four, and a spread that grows on series whose routine excursions are large,
+  or that make the same excursion at about the same time every day (a nightly job); a shift the day and time-of-day models flag for 30
   minutes stays out of the baseline (`sustained`). Built on the NAB development series and the
   synthetic run (docs/detection.md).
 
@@ -83,6 +83,7 @@ PASSES = 3                   # score, keep flagged points out, score again
 MAX_EXCLUSION_SECONDS = 3 * 3600   # a longer anomaly becomes the new normal (a lasting shift)
 SEASON_SECONDS = 86_400      # the daily cycle of traffic and of whatever follows it
 SEASON_DAYS = 7              # previous days the time-of-day baseline looks at
+SEASON_WEEKS = 3             # previous weeks the time-of-week baseline looks at (0: no such model)
 NOISE_WINDOW_SECONDS = 7 * 86_400  # how far back a series' own excursions are remembered
 NOISE_QUANTILE = 0.999       # the tail compared with a normal distribution's
 RELATIVE_FLOOR = 0.01        # spread never below 1% of the level
@@ -275,7 +276,11 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
       as much: a level that follows every move would also follow an incident;
     - time of day: the median of the same bucket on up to SEASON_DAYS previous days, once a day
       of history exists, so a daily peak is judged against earlier peaks and a night anomaly
-      against the quiet night.
+      against the quiet night;
+    - time of week: the median of the same bucket on up to SEASON_WEEKS previous weeks, once a
+      week of history exists, so a quiet Sunday or a busy Monday is judged against earlier
+      Sundays and Mondays, not against the weekdays (the time of day) or the day before (the day).
+      It is also one of the slow models of the sustained rule.
 
     Points flagged at `context.threshold` leave every window (PASSES rounds), and so do points of a
     sustained shift (`sustained`): every point of the last SUSTAINED_SECONDS beyond the threshold
@@ -308,6 +313,11 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
             season = (season_center, residual_spread(normal, season_center, window, floor))
             center, spread = tighter((center, spread), season)
             slow_center, slow_spread = tighter((day_center, floored(day_spread, day_center, floor)), season)
+            if SEASON_WEEKS:  # the same bucket on previous weeks: a quiet weekend, a busy Monday
+                week_center = same_time_on_previous_days(normal, 7 * period, SEASON_WEEKS)
+                week = (week_center, residual_spread(normal, week_center, window, floor))
+                center, spread = tighter((center, spread), week)
+                slow_center, slow_spread = tighter((slow_center, slow_spread), week)
             model_spread = spread
             spread = spread * routine_factor((values - center) / spread, period, routine_halfwidth, context.threshold)
             z = (values - center) / spread
