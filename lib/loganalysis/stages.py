@@ -125,7 +125,6 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
         folder = outputs.write_parquet_scratch(split, "validated", [validation.OUTCOME])
         outputs.adopt(f"{folder}/{validation.OUTCOME}={validation.CLEAN}", paths.clean_logs)
         clean = validation.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
-        bucket_seconds = bucket_seconds or service_metrics.auto_bucket_seconds(clean, min_bucket_requests)
 
         def quarantine():
             # The few rejected lines are rewritten on their own, with just their own columns.
@@ -138,8 +137,14 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             outputs.write_parquet(service_metrics.environment_comparison(outputs.read_parquet(paths.metrics.summary)),
                                   paths.metrics.environment_comparison)
 
-        tables = {paths.metrics.timeseries: service_metrics.timeseries(clean, bucket_seconds, failure_levels),
-                  paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n, failure_levels),
+        def timeseries() -> int:
+            # Only the time series needs the bucket: choosing it (`auto`, a pass over the records)
+            # runs beside the other metrics, not before them. Returns the size used.
+            seconds = bucket_seconds or service_metrics.auto_bucket_seconds(clean, min_bucket_requests)
+            outputs.write_parquet(service_metrics.timeseries(clean, seconds, failure_levels), paths.metrics.timeseries)
+            return seconds
+
+        tables = {paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n, failure_levels),
                   paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n, failure_levels),
                   paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n, failure_levels)}
 
@@ -150,6 +155,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             outputs.write_parquet(per_hour, paths.metrics.template_timeline)
 
         counts = side_by_side({
+            "timeseries": timeseries,
             "summary": summary_and_comparison,
             "templates": message_templates,
             **{path: partial(outputs.write_parquet, table, path) for path, table in tables.items()},
@@ -157,7 +163,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             "clean": clean.count,
         })
         return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
-                "quarantined": counts["quarantined"], "bucket_seconds": bucket_seconds}
+                "quarantined": counts["quarantined"], "bucket_seconds": counts["timeseries"]}
 
 
 def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:
