@@ -347,25 +347,29 @@ def test_a_series_that_never_changes_is_not_modelled_and_never_flags(spark):
 
 def test_a_record_far_beyond_the_recent_range_pages_where_routine_bursts_hide_it_from_z(spark):
     """Bursts to 300 ms every 50 minutes are this series' routine (they widen its spread until a
-    burst scores little); on day 3 one burst goes to 450 ms, half again as far out as any before
-    it (anomalies.FAR_NOVELTY_MARGIN): that minute pages, and the routine bursts of that day do not."""
+    burst scores little); on day 4 one burst goes to 450 ms, half again as far out as any before
+    it (anomalies.FAR_NOVELTY_MARGIN): that minute pages, and the routine bursts of that day do
+    not. On day 2 the same record is the range still forming (FAR_NOVELTY_MIN_SPAN_SECONDS)."""
     rng = np.random.default_rng(5)
-    values = [float(v) for v in 50 + rng.normal(0, 1, int(2.5 * 1440)).round(2)]
+    values = [float(v) for v in 50 + rng.normal(0, 1, int(3.5 * 1440)).round(2)]
     for minute in range(25, len(values), 50):
         values[minute] = 300.0
-    record = 2 * 1440 + 325  # a burst minute on day 3
+    record, too_early = 3 * 1440 + 325, 1440 + 325  # burst minutes on day 4 and day 2
     config = anomalies.DetectorConfig()
 
-    def day_3_signals(series):
+    def signals_from(series, day):
         latency = anomalies.score_series(series_frame(spark, series), BUCKET, config).where("metric = 'mean_ms'")
         found = anomalies.signals(latency, BUCKET, config.persistence, config.spike_threshold,
                                   config.merge_gap_seconds).toPandas()
-        return found[found["start"] >= pd.Timestamp(T0 + timedelta(days=2))], latency
+        return found[found["start"] >= pd.Timestamp(T0 + timedelta(days=day))], latency
 
-    routine, _ = day_3_signals(values)
+    routine, _ = signals_from(values, 1)
     assert routine.empty
+    early = values.copy()
+    early[too_early] = 450.0
+    assert signals_from(early, 1)[0].empty
     values[record] = 450.0
-    found, latency = day_3_signals(values)
+    found, latency = signals_from(values, 3)
     assert [(s, b) for s, b in zip(found["start"], found["buckets"])] == [
         (pd.Timestamp(T0 + timedelta(minutes=record)), 1)]
     point = latency.where(F.col("bucket") == T0 + timedelta(minutes=record)).first()
