@@ -48,14 +48,17 @@ def _process_output_to(path: str) -> Iterator[None]:
             os.close(fd)
 
 
+# The local file system setup compiles (ops/local_fs.py); its jar is named after this source.
+LOCAL_FS_SOURCE = Path(__file__).resolve().parents[1] / "ops" / "java" / "loganalysis" / "NioLocalFileSystem.java"
+
+
 def local_fs_jar_path() -> Path:
     """Where this environment's jar of `loganalysis.NioLocalFileSystem` lives (ops/local_fs.py
     builds it, setup runs that): named after its source and the PySpark version it was compiled
     against."""
     import pyspark
 
-    source = Path(__file__).resolve().parents[1] / "ops" / "java" / "loganalysis" / "NioLocalFileSystem.java"
-    stamp = hashlib.sha1(source.read_bytes() + pyspark.__version__.encode()).hexdigest()[:12]
+    stamp = hashlib.sha1(LOCAL_FS_SOURCE.read_bytes() + pyspark.__version__.encode()).hexdigest()[:12]
     return Path(sys.prefix) / "share" / "loganalysis" / f"nio-local-fs-{stamp}.jar"
 
 
@@ -82,7 +85,8 @@ def class_archive_path() -> Path:
     stamp = f"{os.path.realpath(java)}:{os.path.getmtime(java)}" if java else ""
     stamp += f":{pyspark.__version__}"
     # The archive fits one class path: a driver with the file system's jar needs its own.
-    stamp += f":{local_fs_jar_path().name}" if local_fs_jar_path().is_file() else ""
+    jar = local_fs_jar_path()
+    stamp += f":{jar.name}" if jar.is_file() else ""
     return Path(sys.prefix) / "share" / "loganalysis" / f"spark-classes-{hashlib.sha1(stamp.encode()).hexdigest()[:12]}.jsa"
 
 

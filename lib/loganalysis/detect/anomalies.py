@@ -134,9 +134,9 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
     rate, the z of the last baselines.POOL_SECONDS of requests together (null for other metrics,
     and for buckets that long), which with_z_score takes when larger than the bucket's own z.
 
-    Runs per series in the stage's pandas UDF (baselines_of_partition): the bucket grid is complete, so the trailing time
-    window is exactly the previous `window_buckets` rows, and numpy works on all windows at
-    once instead of Spark recomputing a sliding frame per row.
+    Runs per series in the stage's pandas UDF (baselines_of_partition): the bucket grid is
+    complete, so the trailing time window is exactly the previous `window_buckets` rows, and
+    numpy works on all windows at once instead of Spark recomputing a sliding frame per row.
     """
     config = config or DetectorConfig()
     frame = frame.sort_values("epoch")
@@ -271,14 +271,19 @@ def with_z_score(series: DataFrame, config: DetectorConfig) -> DataFrame:
     )
 
 
+def column_or(frame: DataFrame, name: str, default: bool) -> Column:
+    """A flag column of `frame`, null as `default`; all `default` in a frame made before the
+    column existed (earlier outputs, hand-made frames)."""
+    return F.coalesce(F.col(name), F.lit(default)) if name in frame.columns else F.lit(default)
+
+
 def with_flags(series: DataFrame, config: DetectorConfig) -> DataFrame:
     """Which points cross the threshold in a direction their metric watches, or, scored, lie far
     beyond the series' recent range in such a direction (`far_high` / `far_low`, when present)."""
     directions = F.create_map(*[x for k, v in config.direction.items() for x in (F.lit(k), F.lit(v))])
     watch = F.coalesce(directions[F.col("metric")], F.lit("both"))
     scored = F.col("z_score").isNotNull()
-    far_high = F.coalesce(F.col("far_high"), F.lit(False)) if "far_high" in series.columns else F.lit(False)
-    far_low = F.coalesce(F.col("far_low"), F.lit(False)) if "far_low" in series.columns else F.lit(False)
+    far_high, far_low = column_or(series, "far_high", False), column_or(series, "far_low", False)
     up = ((F.col("z_score") >= config.threshold) | (scored & far_high)) & watch.isin("up", "both")
     down = ((F.col("z_score") <= -config.threshold) | (scored & far_low)) & watch.isin("down", "both")
     return series.withColumn(
@@ -362,11 +367,9 @@ def flagged_runs(scored: DataFrame) -> DataFrame:
         .agg(F.min("bucket").alias("start"), F.max("bucket").alias("last_bucket"),
              F.count(F.lit(1)).alias("buckets"),
              # any point of the run a new high / low; frames scored before the column: every run
-             F.coalesce(F.max(F.col("novel").cast("int")) > 0, F.lit(True)).alias("novel")
-             if "novel" in scored.columns else F.lit(True).alias("novel"),
+             (F.max(column_or(scored, "novel", True).cast("int")) > 0).alias("novel"),
              # any point of the run far beyond the recent range; frames scored before the column: none
-             F.coalesce(F.max(F.col("far").cast("int")) > 0, F.lit(False)).alias("far")
-             if "far" in scored.columns else F.lit(False).alias("far"),
+             (F.max(column_or(scored, "far", False).cast("int")) > 0).alias("far"),
              F.max_by("z_score", F.abs("z_score")).alias("peak_z"),
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))
@@ -381,8 +384,7 @@ def without_recovered_tail(run_points: DataFrame) -> DataFrame:
     if "bucket_z" not in run_points.columns:
         return run_points
     signed = F.when(F.col("direction") == "down", -F.col("bucket_z")).otherwise(F.col("bucket_z"))
-    far = F.coalesce(F.col("far"), F.lit(False)) if "far" in run_points.columns else F.lit(False)
-    last_out = F.max(F.when((signed >= RECOVERED_Z) | far, F.col("bucket"))).over(
+    last_out = F.max(F.when((signed >= RECOVERED_Z) | column_or(run_points, "far", False), F.col("bucket"))).over(
         W.partitionBy(*METRIC_KEYS, "direction", "run"))
     return (run_points.withColumn("last_out", last_out)
             .where(F.col("last_out").isNull() | (F.col("bucket") <= F.col("last_out")))
@@ -453,9 +455,9 @@ def service_incidents(found_signals: DataFrame, merge_gap_seconds: int,
     earlier = in_series.rowsBetween(W.unboundedPreceding, -1)  # every earlier signal of the series
     so_far = in_series.rowsBetween(W.unboundedPreceding, W.currentRow)
     reach = F.max(F.unix_timestamp("end")).over(earlier) + merge_gap_seconds
-    record = F.col("record") if "record" in found_signals.columns else F.lit(False)
     signal = F.struct("metric", "direction", "start", "end", "buckets", "peak_z", "peak_value",
-                      "baseline_at_start", F.col("severity_rank").alias("severity_rank"), record.alias("record"))
+                      "baseline_at_start", F.col("severity_rank").alias("severity_rank"),
+                      column_or(found_signals, "record", False).alias("record"))
     grouped = (
         found_signals.withColumn("severity_rank", signal_severity())
         .withColumn("opens", F.when(reach.isNull() | (F.unix_timestamp("start") > reach), 1).otherwise(0))

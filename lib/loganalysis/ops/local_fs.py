@@ -17,9 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from loganalysis.core.session import local_fs_jar_path
-
-SOURCE = Path(__file__).resolve().parent / "java" / "loganalysis" / "NioLocalFileSystem.java"
+from loganalysis.core.session import LOCAL_FS_SOURCE as SOURCE, local_fs_jar_path
 
 
 def build() -> Path | None:
