@@ -28,7 +28,7 @@ def as_clean_logs(tmp_path_factory):
     """Records written as the metrics stage writes clean_logs: the RDD summary reads the files."""
     def write(df) -> str:
         path = str(tmp_path_factory.mktemp("clean_logs"))
-        df.write.mode("overwrite").parquet(path)
+        df.write.mode("overwrite").partitionBy("service", "environment").parquet(path)
         return path
     return write
 
