@@ -28,7 +28,7 @@ def as_clean_logs(tmp_path_factory):
     """Records written as the metrics stage writes clean_logs: the RDD summary reads the files."""
     def write(df) -> str:
         path = str(tmp_path_factory.mktemp("clean_logs"))
-        df.write.mode("overwrite").partitionBy("service", "environment").parquet(path)
+        df.write.mode("overwrite").parquet(path)
         return path
     return write
 
@@ -120,6 +120,20 @@ def test_timeseries_buckets_and_rates(spark):
         "errors_5xx long, error_rate double, mean_ms double, latency_count long, latency_sum double, "
         "latency_sum_sq double")
     assertDataFrameEqual(ts.drop("p95_ms"), expected, rtol=1e-9)
+
+
+def test_latency_sums_do_not_depend_on_the_order_spark_adds_them_in(spark):
+    # In doubles, 1e16 + 1 - 1e16 is 0 or 2 depending on the order; exactly, the four sum to 2.
+    latencies = [1e16, 1.0, -1e16, 1.0]
+    orders = [latencies, latencies[::-1], [1.0, 1.0, 1e16, -1e16]]
+    results = set()
+    for order in orders:
+        df = (spark.createDataFrame([(i, v) for i, v in enumerate(order)], "i int, response_time_ms double")
+              .repartition(4, "i"))
+        row = df.agg(service_metrics.exact_sum("response_time_ms").alias("s"),
+                     service_metrics.exact_mean("response_time_ms").alias("m")).first()
+        results.add((row.s, row.m))
+    assert results == {(2.0, 0.5)}
 
 
 def test_records_per_hour_counts_every_record_of_a_service_over_its_environments(spark):

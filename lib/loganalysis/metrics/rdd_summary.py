@@ -1,7 +1,7 @@
 """The summary metrics again, with pair-RDD transformations.
 
 The RDD's elements are the clean Parquet files. `mapPartitions` reads the columns it needs
-from each file in its partition (status, level, latency) and pre-aggregates them into one small state per series
+from each file in its partition (series, status, level, latency) and pre-aggregates them into one small state per series
 (counts, sums and a histogram of the exact latency values), `reduceByKey` merges the states
 across partitions, and only one summary row per series reaches the driver.
 
@@ -35,9 +35,6 @@ from loganalysis.metrics.service_metrics import FAILURE_LEVELS, SUMMARY_PERCENTI
 from loganalysis.core.storage import read_parquet
 
 SeriesKey = tuple[str, str]
-# Spark writes partition values escaped (%XX) into folder names: service=<s>/environment=<e>/
-# (matched on the decoded path, so what it captures is still in Spark's escaping)
-_SERIES_FOLDERS = re.compile(r"/service=([^/]+)/environment=([^/]+)/[^/]+$")
 
 
 class SeriesState(NamedTuple):
@@ -48,13 +45,6 @@ class SeriesState(NamedTuple):
     latency_max: float
     latency_values: np.ndarray   # distinct latencies, ascending
     latency_counts: np.ndarray   # how many records had each
-
-
-def series_of(file_uri: str) -> SeriesKey:
-    match = _SERIES_FOLDERS.search(unquote(file_uri))  # the URI's escapes, then Spark's below
-    if not match:
-        raise ValueError(f"{file_uri} is not under service=<s>/environment=<e>/ folders")
-    return unquote(match.group(1)), unquote(match.group(2))
 
 
 # scheme:[//authority]/path, as Hadoop prints a file's Path
@@ -100,8 +90,22 @@ def failures(status: pyarrow.ChunkedArray, level: pyarrow.ChunkedArray, failure_
     return pc.sum(pc.if_else(pc.is_valid(status), pc.greater_equal(status, 500), by_level)).as_py() or 0
 
 
+def series_tables(table: pyarrow.Table) -> Iterator[tuple[SeriesKey, pyarrow.Table]]:
+    """A file's records split by series (service, environment): a file holds what one task
+    wrote, records of one or a few series, usually in runs."""
+    service, environment = (pc.dictionary_encode(table.column(name)).combine_chunks() for name in SERIES_KEYS)
+    environments = len(environment.dictionary)
+    codes = service.indices.to_numpy() * environments + environment.indices.to_numpy()
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    for start, stop in zip(starts, [*starts[1:], len(order)]):
+        code = int(codes[order[start]])
+        key = (service.dictionary[code // environments].as_py(), environment.dictionary[code % environments].as_py())
+        yield key, table.take(pyarrow.array(order[start:stop]))
+
+
 def state_of(table: pyarrow.Table, failure_levels: Sequence[str] = FAILURE_LEVELS) -> SeriesState:
-    """The state of one file's records (all of one series: the file sits in its series' folder)."""
+    """The state of one series' records."""
     status, latency = table.column("status_code"), pc.drop_null(table.column("response_time_ms"))
     values = latency.to_numpy()
     distinct, counts = histogram(values, np.ones(len(values), dtype=np.int64))
@@ -128,11 +132,10 @@ def partition_states(file_uris: Iterable[str], failure_levels: Sequence[str] = F
     """One pre-aggregated state per series among this partition's files."""
     states: dict[SeriesKey, SeriesState] = {}
     for uri in file_uris:
-        table = read_columns(uri, ["status_code", "level", "response_time_ms"])
-        if table.num_rows == 0:
-            continue
-        key, state = series_of(uri), state_of(table, failure_levels)
-        states[key] = merge_states(states[key], state) if key in states else state
+        table = read_columns(uri, [*SERIES_KEYS, "status_code", "level", "response_time_ms"])
+        for key, records in series_tables(table):
+            state = state_of(records, failure_levels)
+            states[key] = merge_states(states[key], state) if key in states else state
     return iter(states.items())
 
 

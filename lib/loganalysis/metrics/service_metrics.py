@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import Column, DataFrame, Window as W, functions as F
+from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS, canonical_level_name
 
@@ -38,6 +38,25 @@ def is_client_error(status_col: str = "status_code") -> Column:
 
 def count_where(condition: Column) -> Column:
     return F.count(F.when(condition, F.lit(1)))
+
+
+# Floating-point addition is not associative, and Spark merges a group's partial sums in the
+# order their shuffle blocks arrive: a double sum over records that span files can differ in its
+# last bits from one run to the next. Summed as decimals (exact) and converted once, the result
+# is the same whatever the order. Nine decimals keep a nanosecond of a millisecond latency, and
+# 29 integer digits hold 10^29: sums of squared latencies included.
+EXACT_SUM_TYPE = T.DecimalType(38, 9)
+
+
+def exact_sum(column: Column | str) -> Column:
+    """The sum of a double column, independent of the order Spark adds it in."""
+    column = F.col(column) if isinstance(column, str) else column
+    return F.sum(column.cast(EXACT_SUM_TYPE)).cast("double")
+
+
+def exact_mean(column: Column | str) -> Column:
+    column = F.col(column) if isinstance(column, str) else column
+    return F.try_divide(exact_sum(column), F.count(column))
 
 
 def rate(numerator: str, denominator: str = "requests") -> Column:
@@ -74,7 +93,7 @@ def summarize(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS
             F.count(F.lit(1)).alias("requests"),
             count_where(is_failure(failure_levels)).alias("errors_5xx"),
             count_where(is_client_error()).alias("errors_4xx"),
-            F.mean(latency).alias("mean_ms"),
+            exact_mean(latency).alias("mean_ms"),
             F.percentile(latency, list(SUMMARY_PERCENTILES)).alias("_percentiles"),
             F.max(latency).alias("max_ms"),
         )
@@ -150,8 +169,8 @@ def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] =
             # `percentile_approx` at the accuracy an exact-looking p95 needs.
             F.sort_array(F.collect_list(latency)).alias("_latencies"),
             F.count(latency).alias("latency_count"),
-            F.sum(latency).alias("latency_sum"),
-            F.sum(latency * latency).alias("latency_sum_sq"),
+            exact_sum(latency).alias("latency_sum"),
+            exact_sum(latency * latency).alias("latency_sum_sq"),
         )
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
                 rate("errors_5xx").alias("error_rate"),
@@ -188,7 +207,7 @@ def top_error_endpoints(records: DataFrame, n: int, failure_levels: Sequence[str
     counts = (
         records.groupBy("service", "endpoint")
         .agg(F.count(F.lit(1)).alias("requests"), count_where(is_failure(failure_levels)).alias("errors_5xx"),
-             F.mean("response_time_ms").alias("mean_ms"))
+             exact_mean("response_time_ms").alias("mean_ms"))
         .where(F.col("errors_5xx") > 0)
     )
     return (
