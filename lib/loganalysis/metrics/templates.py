@@ -157,28 +157,30 @@ def template_counts(spark: SparkSession, records: DataFrame, max_distinct: int =
                     settings: DrainSettings = DrainSettings()) -> tuple[DataFrame, DataFrame]:
     """(lines per service, environment and template, with when it was first and last seen and one
     example line, most frequent first; lines per service, environment, template and hour). The
-    records are read and masked once: into one row per series, distinct masked message and hour
-    (cached: small), which the mining and both counts then read."""
-    # Distinct messages first, then masked: the masks are a dozen regexes, and a log repeats its
-    # messages (2M generated lines hold 23k distinct per series and hour: masking went 9.4 s -> 0).
-    per_raw_message = (records.where(F.col("message").isNotNull())
-                       .groupBy(*SERIES_KEYS, "message", F.date_trunc("hour", "timestamp").alias("hour"))
-                       .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
-                            F.max("timestamp").alias("last_seen")))
-    per_message = (per_raw_message
-                   .groupBy(*SERIES_KEYS, masked(F.col("message")).alias("masked_message"), "hour")
-                   .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
-                        F.max("last_seen").alias("last_seen"), F.min("message").alias("example"))
+    records are read once, into one row per series, distinct message and hour (cached: small);
+    each distinct message is masked and mined once, whatever the number of series it occurs in."""
+    per_message = (records.where(F.col("message").isNotNull())
+                   .groupBy(*SERIES_KEYS, "message", F.date_trunc("hour", "timestamp").alias("hour"))
+                   .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
+                        F.max("timestamp").alias("last_seen"))
                    .cache())
+    # The masks are a dozen regexes, and a log repeats its messages: 2M generated lines over
+    # 1,500 series hold 276k distinct (series, message, hour) but 6,380 distinct messages.
+    # Masked once each, in that small table, not per series and hour (6.2 -> 5.1 s there, alone).
+    messages = (per_message.groupBy("message").agg(F.sum("lines").alias("lines"))
+                .select("message", masked(F.col("message")).alias("masked_message"), "lines")
+                .cache())
     try:
-        mapping, template = _templates_of(spark, per_message, max_distinct, settings)
-        tagged = (per_message.join(mapping, "masked_message", how="left")
-                  .groupBy(*SERIES_KEYS, template.alias("template"), "hour")
+        mapping, template = _templates_of(spark, messages, max_distinct, settings)
+        message_templates = messages.join(mapping, "masked_message", how="left").select("message", template.alias("template"))
+        tagged = (per_message.join(message_templates, "message")
+                  .groupBy(*SERIES_KEYS, "template", "hour")
                   .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
-                       F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
-                  .localCheckpoint())  # computed now, so the cache can go
+                       F.max("last_seen").alias("last_seen"), F.min("message").alias("example"))
+                  .localCheckpoint())  # computed now, so the caches can go
     finally:
         per_message.unpersist()
+        messages.unpersist()
     totals = (tagged.groupBy(*SERIES_KEYS, "template")
               .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
                    F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
