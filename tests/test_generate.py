@@ -1,12 +1,15 @@
 """The generator: deterministic, incidents visible in the data, bad lines counted exactly."""
 
 import dataclasses
+import json
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
+from loganalysis.core.schema import LOG_FIELDS
 from loganalysis.metrics import validation
 from loganalysis.sources import generate
 from loganalysis.sources.traffic_plan import DEFAULT_SERVICES, INCIDENT_KINDS, plan_traffic
@@ -56,6 +59,39 @@ def test_another_seed_gives_other_records(spark):
     first, _, _ = lines(spark, 2, seed=11, n=SMALL)
     other, _, _ = lines(spark, 2, seed=12, n=SMALL)
     assert first.select("value").exceptAll(other.select("value")).count() > SMALL * 0.99
+
+
+def records_of(spark, services=DEFAULT_SERVICES, seed=11, n=SMALL):
+    cells, _ = plan(dataclasses.replace(SPEC, count=0), n, seed=seed, services=services)
+    pools = generate.value_pools(seed, services, ENVS, HOSTS)
+    return (generate.cells_frame(spark, cells, services, pools, 2).transform(generate.expand_records)
+            .transform(lambda df: generate.with_request_fields(df, seed, pools))
+            .transform(lambda df: generate.with_level_and_message(df, seed, pools))
+            .select(*LOG_FIELDS)), pools, cells
+
+
+def test_concatenated_json_is_what_to_json_writes(spark):
+    records, pools, _ = records_of(spark)
+    assert generate.plain_json_text(generate.record_strings(DEFAULT_SERVICES, pools))
+    edge = spark.createDataFrame(
+        [(datetime(2026, 11, 2, 0, 0, 0), 0.1, 0), (datetime(2026, 11, 2, 23, 59, 59, 999000), 1e7, 2**40),
+         (datetime(2026, 11, 2, 1, 2, 3, 4000), 12345678.9, 7), (datetime(2026, 11, 2, 1, 2, 3), 1e-5, -1)],
+        "timestamp timestamp, response_time_ms double, bytes_sent long")
+    for frame in (records, edge):
+        both = frame.select(generate.plain_json_object(frame.schema).alias("plain"),
+                            F.to_json(F.struct(*frame.columns)).alias("writer"))
+        assert both.where("plain <=> writer").count() == both.count() > 0
+
+
+def test_a_name_that_needs_escaping_is_written_by_the_json_writer(spark):
+    services = {name: dict(spec) for name, spec in list(DEFAULT_SERVICES.items())[:2]}
+    first = next(iter(services))
+    services[first]["endpoints"] = {'GET /api/"quoted"\\path': [50, 1]}
+    _, pools, cells = records_of(spark, services, n=500)
+    assert not generate.plain_json_text(generate.record_strings(services, pools))
+    lines = generate.generate_lines(spark, cells, services, pools, 11, 0.0, 2).toPandas()
+    parsed = [json.loads(line) for line in lines["value"]]
+    assert {'/api/"quoted"\\path'} == {r["endpoint"] for r in parsed if r["service"] == first}
 
 
 def test_partition_folders_on_disk(written):
@@ -258,3 +294,9 @@ def test_magnitudes_of_one_kind_are_spread_over_its_range():
                                latency_multiplier=(1.0, 2.0))
     _, truth = plan(spec, n=400_000, hours=12)
     assert sorted((truth["magnitude"] - 1.0) * 4 // 1) == [0, 1, 2, 3]  # one in each quarter
+
+
+def test_a_large_run_gets_tasks_of_bounded_size():
+    assert generate.task_count(2_000_000, 2) == 2
+    assert generate.task_count(10_000_000, 2) == 8
+    assert generate.task_count(1_000, 16) == 16

@@ -50,7 +50,7 @@ def generate_logs(spark: SparkSession, paths: DataPaths, settings: generate.Gene
     truth = generate.ground_truth(incidents, pools["hosts"])
     lines, written = validation.counted(generate.generate_lines(
         spark, cells, settings.topology, pools, settings.seed, settings.bad_line_rate,
-        settings.n_partitions or spark.sparkContext.defaultParallelism))
+        settings.n_partitions or generate.task_count(settings.n_records, spark.sparkContext.defaultParallelism)))
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_text(lines, paths.raw_logs, partition_by=SERIES_KEYS)
         outputs.write_parquet(generate.incidents_frame(spark, truth), paths.ground_truth.incidents)

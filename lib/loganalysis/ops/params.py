@@ -121,7 +121,7 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("n_records", _positive, "must be a positive number of records"),
     ("duration_hours", _positive, "must be a positive number of hours"),
     ("hosts_per_service", _positive, "must be at least 1"),
-    ("n_partitions", _non_negative, "must be 0 (Spark's default) or more"),
+    ("n_partitions", _non_negative, "must be 0 (one task per core, more for a large run) or more"),
     ("incident_count", _non_negative, "must be 0 or more"),
     ("bad_line_rate", lambda v: _fraction(v) and v <= 0.5, "must be a fraction between 0 and 0.5"),
     ("environments", lambda v: isinstance(v, dict) and v and all(_positive(x) for x in v.values()),
