@@ -72,7 +72,7 @@ def records_of(spark, services=DEFAULT_SERVICES, seed=11, n=SMALL):
 
 def test_concatenated_json_is_what_to_json_writes(spark):
     records, pools, _ = records_of(spark)
-    assert generate.plain_json_text(generate.record_strings(DEFAULT_SERVICES, pools))
+    assert generate.needs_no_json_escaping(generate.record_strings(DEFAULT_SERVICES, pools))
     edge = spark.createDataFrame(
         [(datetime(2026, 11, 2, 0, 0, 0), 0.1, 0), (datetime(2026, 11, 2, 23, 59, 59, 999000), 1e7, 2**40),
          (datetime(2026, 11, 2, 1, 2, 3, 4000), 12345678.9, 7), (datetime(2026, 11, 2, 1, 2, 3), 1e-5, -1)],
@@ -88,7 +88,7 @@ def test_a_name_that_needs_escaping_is_written_by_the_json_writer(spark):
     first = next(iter(services))
     services[first]["endpoints"] = {'GET /api/"quoted"\\path': [50, 1]}
     _, pools, cells = records_of(spark, services, n=500)
-    assert not generate.plain_json_text(generate.record_strings(services, pools))
+    assert not generate.needs_no_json_escaping(generate.record_strings(services, pools))
     lines = generate.generate_lines(spark, cells, services, pools, 11, 0.0, 2).toPandas()
     parsed = [json.loads(line) for line in lines["value"]]
     assert {'/api/"quoted"\\path'} == {r["endpoint"] for r in parsed if r["service"] == first}

@@ -136,6 +136,16 @@ def test_latency_sums_do_not_depend_on_the_order_spark_adds_them_in(spark):
     assert results == {(2.0, 0.5)}
 
 
+def test_a_buckets_latency_sums_do_not_depend_on_the_order_of_its_records(spark):
+    latencies = [1e16, 1.0, -1e16, 1.0, 3.0]
+    sums = set()
+    for order in (latencies, latencies[::-1], [1.0, 1.0, 3.0, 1e16, -1e16]):
+        rows = [("api", "prod", 200, v, i, "ok", "/a") for i, v in enumerate(order)]
+        ts = service_metrics.timeseries(records(spark, rows).repartition(3), 60).first()
+        sums.add((ts.latency_sum, ts.latency_sum_sq, ts.mean_ms))
+    assert len(sums) == 1
+
+
 def test_records_per_hour_counts_every_record_of_a_service_over_its_environments(spark):
     rows = EDGE_ROWS + [("api", "prod", 500, 5.0, 3600, "late", "/a")]  # the next hour
     per_hour = service_metrics.records_per_hour(records(spark, rows))

@@ -92,7 +92,7 @@ def failures(status: pyarrow.ChunkedArray, level: pyarrow.ChunkedArray, failure_
 
 def series_tables(table: pyarrow.Table) -> Iterator[tuple[SeriesKey, pyarrow.Table]]:
     """A file's records split by series (service, environment): a file holds what one task
-    wrote, records of one or a few series, usually in runs."""
+    wrote, which can be records of many series (a task reads many small raw files)."""
     service, environment = (pc.dictionary_encode(table.column(name)).combine_chunks() for name in SERIES_KEYS)
     environments = len(environment.dictionary)
     codes = service.indices.to_numpy() * environments + environment.indices.to_numpy()

@@ -43,20 +43,32 @@ def count_where(condition: Column) -> Column:
 # Floating-point addition is not associative, and Spark merges a group's partial sums in the
 # order their shuffle blocks arrive: a double sum over records that span files can differ in its
 # last bits from one run to the next. Summed as decimals (exact) and converted once, the result
-# is the same whatever the order. Nine decimals keep a nanosecond of a millisecond latency, and
-# 29 integer digits hold 10^29: sums of squared latencies included.
+# is the same whatever the order. Nine decimals; 29 integer digits hold the sum of 10^14 values
+# of up to 10^15 (the widest range a profile accepts). Squares would not fit: the time series
+# sums those in the order of its sorted latencies instead (`sorted_sum`).
 EXACT_SUM_TYPE = T.DecimalType(38, 9)
 
 
+def as_column(column: Column | str) -> Column:
+    return F.col(column) if isinstance(column, str) else column
+
+
 def exact_sum(column: Column | str) -> Column:
-    """The sum of a double column, independent of the order Spark adds it in."""
-    column = F.col(column) if isinstance(column, str) else column
-    return F.sum(column.cast(EXACT_SUM_TYPE)).cast("double")
+    """The sum of a double column, independent of the order Spark adds it in (each value rounded
+    to 9 decimals first)."""
+    return F.sum(as_column(column).cast(EXACT_SUM_TYPE)).cast("double")
 
 
 def exact_mean(column: Column | str) -> Column:
-    column = F.col(column) if isinstance(column, str) else column
+    """The mean of a double column's non-null values, as `exact_sum` adds them."""
+    column = as_column(column)
     return F.try_divide(exact_sum(column), F.count(column))
+
+
+def sorted_sum(sorted_values: Column, transform=lambda x: x) -> Column:
+    """The sum of `transform` of an array's values, added in the array's order: for a sorted
+    array, the same double whatever order Spark collected the values in."""
+    return F.aggregate(sorted_values, F.lit(0.0), lambda total, x: total + transform(x))
 
 
 def rate(numerator: str, denominator: str = "requests") -> Column:
@@ -166,12 +178,13 @@ def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] =
             F.count(F.lit(1)).alias("requests"),
             count_where(is_failure(failure_levels)).alias("errors_5xx"),
             # Sorting each bucket's latencies (a few hundred) is exact, and cheaper than
-            # `percentile_approx` at the accuracy an exact-looking p95 needs.
+            # `percentile_approx` at the accuracy an exact-looking p95 needs. The sums below add
+            # them in that order, so every run writes the same doubles.
             F.sort_array(F.collect_list(latency)).alias("_latencies"),
             F.count(latency).alias("latency_count"),
-            exact_sum(latency).alias("latency_sum"),
-            exact_sum(latency * latency).alias("latency_sum_sq"),
         )
+        .select("*", F.when(F.col("latency_count") > 0, sorted_sum(F.col("_latencies"))).alias("latency_sum"),
+                F.when(F.col("latency_count") > 0, sorted_sum(F.col("_latencies"), lambda x: x * x)).alias("latency_sum_sq"))
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
                 rate("errors_5xx").alias("error_rate"),
                 F.try_divide("latency_sum", "latency_count").alias("mean_ms"),

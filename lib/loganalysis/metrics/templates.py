@@ -16,8 +16,9 @@ How:
    differ into `<*>` (the words that vary without looking variable, like user names).
    The driver's work follows the variety of messages, not the number of lines; past
    `max_distinct` messages the rarest are grouped as `OTHER_TEMPLATE`, counted, not dropped.
-3. The template of each masked message is joined back (to the records, or to the counts per
-   series and masked message, which is all `template_counts` needs).
+3. The template of each masked message is joined back: to the records (`with_templates`), or
+   to the distinct messages and through them to the counts per series, message and hour
+   (`template_counts`).
 
 drain3, Drain's reference implementation, pins jsonpickle 1.5.1 and cachetools 4.2.1 (2021),
 which this project will not hold back for; the algorithm is small enough to keep here.
@@ -164,23 +165,26 @@ def template_counts(spark: SparkSession, records: DataFrame, max_distinct: int =
                    .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
                         F.max("timestamp").alias("last_seen"))
                    .cache())
-    # The masks are a dozen regexes, and a log repeats its messages: 2M generated lines over
+    # The masks are regexes, and a log repeats its messages: 2M generated lines over
     # 1,500 series hold 276k distinct (series, message, hour) but 6,380 distinct messages.
     # Masked once each, in that small table, not per series and hour (6.2 -> 5.1 s there, alone).
-    messages = (per_message.groupBy("message").agg(F.sum("lines").alias("lines"))
-                .select("message", masked(F.col("message")).alias("masked_message"), "lines")
-                .cache())
     try:
-        mapping, template = _templates_of(spark, messages, max_distinct, settings)
-        message_templates = messages.join(mapping, "masked_message", how="left").select("message", template.alias("template"))
-        tagged = (per_message.join(message_templates, "message")
-                  .groupBy(*SERIES_KEYS, "template", "hour")
-                  .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
-                       F.max("last_seen").alias("last_seen"), F.min("message").alias("example"))
-                  .localCheckpoint())  # computed now, so the caches can go
+        messages = (per_message.groupBy("message").agg(F.sum("lines").alias("lines"))
+                    .select("message", masked(F.col("message")).alias("masked_message"), "lines")
+                    .cache())
+        try:
+            mapping, template = _templates_of(spark, messages, max_distinct, settings)
+            message_templates = (messages.join(mapping, "masked_message", how="left")
+                                 .select("message", template.alias("template")))
+            tagged = (per_message.join(message_templates, "message")
+                      .groupBy(*SERIES_KEYS, "template", "hour")
+                      .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
+                           F.max("last_seen").alias("last_seen"), F.min("message").alias("example"))
+                      .localCheckpoint())  # computed now, so the caches can go
+        finally:
+            messages.unpersist()
     finally:
         per_message.unpersist()
-        messages.unpersist()
     totals = (tagged.groupBy(*SERIES_KEYS, "template")
               .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
                    F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))

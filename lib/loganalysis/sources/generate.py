@@ -2,8 +2,9 @@
 
 Faker is called a few thousand times on the driver to fill value pools (client IPs, user
 names, hosts, error causes); records pick from those pools by hashing. Every random choice
-is `xxhash64(seed, record id, purpose)`, so a record depends only on its id and the seed,
-never on partitioning, and the same parameters always give the same set of records.
+is a hash of (seed, record id, purpose) (`uniform`; the trace id an MD5 of the same), so a
+record depends only on its id and the seed, never on partitioning, and the same parameters
+always give the same set of records.
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ _JSON_TIMESTAMP = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
 _NEEDS_JSON_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
-def plain_json_text(strings: Iterable[str]) -> bool:
+def needs_no_json_escaping(strings: Iterable[str]) -> bool:
     """True when every string can stand in JSON between quotes as it is (no quote, backslash or
     control character to escape)."""
     return not any(_NEEDS_JSON_ESCAPE.search(value) for value in strings)
@@ -288,7 +289,7 @@ def plain_json_text(strings: Iterable[str]) -> bool:
 
 def plain_json_object(schema: T.StructType) -> Column:
     """The columns of `schema` as `to_json` writes them, built by concatenation: for records whose
-    strings need no escaping (`plain_json_text`) and no field is null, the same text, without a
+    strings need no escaping (`needs_no_json_escaping`) and no field is null, the same text, without a
     JSON writer per row (to_json was 10 of the 30 s that 10M records took to compute)."""
     parts = []
     for i, field in enumerate(schema.fields):
@@ -302,11 +303,11 @@ def plain_json_object(schema: T.StructType) -> Column:
     return F.concat(*parts, F.lit("}"))
 
 
-def json_line(seed: int, bad_line_rate: float, plain_text: bool = False) -> Column:
+def json_line(seed: int, bad_line_rate: float, no_escaping: bool = False) -> Column:
     """The record as one JSON line, damaged in one of four ways for a small share of records.
-    `plain_text`: every string the records can hold needs no JSON escaping (`plain_json_text`),
-    so the line is concatenated (`plain_json_object`; a null field still falls back to to_json)."""
-    good = plain_json_object(LOG_SCHEMA) if plain_text else F.to_json(F.struct(*LOG_FIELDS))
+    `no_escaping`: every string the records can hold needs no JSON escaping (`needs_no_json_escaping`
+    of `record_strings`) and no field is null, so the line is concatenated (`plain_json_object`)."""
+    good = plain_json_object(LOG_SCHEMA) if no_escaping else F.to_json(F.struct(*LOG_FIELDS))
     kind = bad_line_kind(seed, bad_line_rate)
     return (
         F.when(kind == "malformed_json", F.substring(good, 1, 40))
@@ -338,7 +339,7 @@ def generate_lines(spark: SparkSession, cells: pd.DataFrame, services: dict, poo
         .transform(expand_records)
         .transform(lambda df: with_request_fields(df, seed, pools))
         .transform(lambda df: with_level_and_message(df, seed, pools))
-        .select(json_line(seed, bad_line_rate, plain_json_text(record_strings(services, pools)))
+        .select(json_line(seed, bad_line_rate, needs_no_json_escaping(record_strings(services, pools)))
                 .alias("value"), "service", "environment")
     )
 

@@ -278,9 +278,9 @@ def plan_traffic(
         {
             "service": np.repeat(series["service"].to_numpy(), len(minutes)),
             "environment": np.repeat(series["environment"].to_numpy(), len(minutes)),
-            # From the epoch nanoseconds: tz-aware minutes to_numpy() are Timestamp objects
+            # Taken from the index by position: tz-aware minutes to_numpy() are Timestamp objects
             # (4.3M of them for 1,500 series: 0.8 s of conversion back).
-            "minute": pd.DatetimeIndex(np.tile(minutes.asi8, len(series))).tz_localize("UTC"),
+            "minute": minutes[np.tile(np.arange(len(minutes)), len(series))],
             "n": counts.ravel(),
             "latency_factor": latency_factor.ravel(),
             "error_rate": error_rate.ravel(),
