@@ -83,40 +83,44 @@ def histogram(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     return distinct, np.bincount(position, weights=counts, minlength=len(distinct)).astype(np.int64)
 
 
-def failures(status: pyarrow.ChunkedArray, level: pyarrow.ChunkedArray, failure_levels: Sequence[str]) -> int:
-    """`service_metrics.is_failure` counted: a 5xx status; without a status, a failure level."""
+def is_failure(status: pyarrow.ChunkedArray, level: pyarrow.ChunkedArray, failure_levels: Sequence[str]) -> np.ndarray:
+    """`service_metrics.is_failure` per record: a 5xx status; without a status, a failure level."""
     by_level = pc.is_in(pc.utf8_upper(level), value_set=pyarrow.array([canonical_level_name(v) for v in failure_levels],
                                                                        pyarrow.string()))
-    return pc.sum(pc.if_else(pc.is_valid(status), pc.greater_equal(status, 500), by_level)).as_py() or 0
+    return flags(pc.if_else(pc.is_valid(status), pc.greater_equal(status, 500), by_level))
 
 
-def series_tables(table: pyarrow.Table) -> Iterator[tuple[SeriesKey, pyarrow.Table]]:
-    """A file's records split by series (service, environment): a file holds what one task
-    wrote, which can be records of many series (a task reads many small raw files)."""
+def flags(condition: pyarrow.ChunkedArray) -> np.ndarray:
+    """A boolean column as numpy, null counted as false (as Spark's `count(when(...))` does)."""
+    return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
+
+
+def file_states(table: pyarrow.Table, failure_levels: Sequence[str] = FAILURE_LEVELS
+                ) -> Iterator[tuple[SeriesKey, SeriesState]]:
+    """One state per series among a file's records. A file holds what one task wrote, which can
+    be records of many series (a task reads many small raw files): the columns are computed once
+    for the file, then cut by series (one stable sort of its series codes)."""
     service, environment = (pc.dictionary_encode(table.column(name)).combine_chunks() for name in SERIES_KEYS)
     environments = len(environment.dictionary)
     codes = service.indices.to_numpy() * environments + environment.indices.to_numpy()
     order = np.argsort(codes, kind="stable")
     starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    status = table.column("status_code")
+    failed = is_failure(status, table.column("level"), failure_levels)
+    client_error = flags(pc.and_(pc.greater_equal(status, 400), pc.less_equal(status, 499)))
+    # Null latencies become NaN (clean records hold no NaN: validation quarantines it).
+    latency = table.column("response_time_ms").to_numpy(zero_copy_only=False).astype(float)
     for start, stop in zip(starts, [*starts[1:], len(order)]):
-        code = int(codes[order[start]])
+        rows = order[start:stop]
+        code = int(codes[rows[0]])
+        values = latency[rows]
+        values = values[~np.isnan(values)]
+        distinct, counts = histogram(values, np.ones(len(values), dtype=np.int64))
         key = (service.dictionary[code // environments].as_py(), environment.dictionary[code % environments].as_py())
-        yield key, table.take(pyarrow.array(order[start:stop]))
-
-
-def state_of(table: pyarrow.Table, failure_levels: Sequence[str] = FAILURE_LEVELS) -> SeriesState:
-    """The state of one series' records."""
-    status, latency = table.column("status_code"), pc.drop_null(table.column("response_time_ms"))
-    values = latency.to_numpy()
-    distinct, counts = histogram(values, np.ones(len(values), dtype=np.int64))
-    return SeriesState(
-        requests=table.num_rows,
-        errors_5xx=failures(status, table.column("level"), failure_levels),
-        errors_4xx=pc.sum(pc.and_(pc.greater_equal(status, 400), pc.less_equal(status, 499))).as_py() or 0,  # null: no
-        latency_sum=float(values.sum()),
-        latency_max=float(values.max()) if len(values) else -math.inf,
-        latency_values=distinct, latency_counts=counts,
-    )
+        yield key, SeriesState(
+            requests=len(rows), errors_5xx=int(failed[rows].sum()), errors_4xx=int(client_error[rows].sum()),
+            latency_sum=float(values.sum()), latency_max=float(values.max()) if len(values) else -math.inf,
+            latency_values=distinct, latency_counts=counts)
 
 
 def merge_states(left: SeriesState, right: SeriesState) -> SeriesState:
@@ -133,8 +137,7 @@ def partition_states(file_uris: Iterable[str], failure_levels: Sequence[str] = F
     states: dict[SeriesKey, SeriesState] = {}
     for uri in file_uris:
         table = read_columns(uri, [*SERIES_KEYS, "status_code", "level", "response_time_ms"])
-        for key, records in series_tables(table):
-            state = state_of(records, failure_levels)
+        for key, state in file_states(table, failure_levels):
             states[key] = merge_states(states[key], state) if key in states else state
     return iter(states.items())
 
