@@ -40,7 +40,7 @@ def detect(df, cfg):
         far = (far_beyond_recent_range(v, int(cfg["far_days"] * 86400 // BUCKET), cfg["far_margin"],
                                        int(cfg["far_min_span_seconds"] // BUCKET))
                if cfg.get("far_margin") is not None else None)
-        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg.get("same_dir_gap_seconds") or cfg["merge_gap_seconds"], novel, far):
+        for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg.get("same_dir_gap_seconds") or cfg["merge_gap_seconds"], novel, far, cfg.get("bridge", 0)):
             # anomalies.is_surge: a request count above normal, alone, is no incident (tagged here, dropped in score)
             out.append(dict(metric="requests_up" if metric == "requests" and d == "up" else metric, start=s, end=e))
     return out

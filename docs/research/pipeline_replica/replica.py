@@ -17,7 +17,7 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
         z = np.where((history >= min_history) & ~np.isnan(values), (values - center) / scale, np.nan)
     return z
 
-def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None):
+def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None, bridge=0):
     """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as
     baselines.beyond_recent_range): a run shorter than `persistence` opens on its spike only when
     one of its points is a new high (up) or low (down); `far` (far high, far low arrays, as
@@ -35,12 +35,15 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
         while i < len(f):
             if f[i]:
                 j = i
-                while j + 1 < len(f) and f[j + 1]:
-                    j += 1
+                while True:
+                    nxt = next((k for k in range(j + 1, min(j + 2 + bridge, len(f))) if f[k]), None)
+                    if nxt is None:
+                        break
+                    j = nxt
                 peak = np.max(np.abs(z[idx[i:j + 1]]))
                 fresh = novel is None or novel[0 if sign > 0 else 1][idx[i:j + 1]].any()
-                if (j - i + 1) >= persistence or (peak >= spike and fresh) or far_here[i:j + 1].any():
-                    runs.append([idx[i], idx[j], j - i + 1, peak])
+                if f[i:j + 1].sum() >= persistence or (peak >= spike and fresh) or far_here[i:j + 1].any():
+                    runs.append([idx[i], idx[j], int(f[i:j + 1].sum()), peak])
                 i = j + 1
             else:
                 i += 1

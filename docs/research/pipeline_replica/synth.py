@@ -81,7 +81,7 @@ def run(ts, truth, cfg):
             far = (b.far_beyond_recent_range(v, max(int(cfg["far_days"] * 86400) // seconds, 1), cfg["far_margin"],
                                              int(cfg["far_min_span_seconds"]) // seconds)
                    if cfg.get("far_margin") is not None and metric != "p95_ms" else None)
-            for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], spike, cfg.get("same_dir_gap_seconds") or cfg["merge_gap_seconds"], novel, far):
+            for s, e, n, p, d in incidents_for(z, grid, seconds, direction, cfg["threshold"], cfg["persistence"], spike, cfg.get("same_dir_gap_seconds") or cfg["merge_gap_seconds"], novel, far, cfg.get("bridge", 0)):
                 rows.append(dict(service=svc, environment=env, metric=metric, start=s, end=e, buckets=n, peak_z=p, direction=d))
     inc = pd.DataFrame(rows, columns=["service","environment","metric","start","end","buckets","peak_z","direction"])
     events = merge_into_events(inc, gap=pd.Timedelta(seconds=cfg["merge_gap_seconds"]))

@@ -130,17 +130,19 @@ AUTO_COVERAGE = 0.9
 
 def auto_bucket_seconds(records: DataFrame, min_records: int) -> int:
     """The bucket size for `bucket: auto`, from the data's own spacing and volume: see
-    `choose_bucket`. The records are counted per series and minute first (every candidate size
-    is a whole number of minutes); the filled buckets of each size are then counted exactly from
-    those minutes, and one row per series reaches the driver. (`approx_count_distinct` at 1%
-    carries six 13 KB sketches per series through every partition: 65-78 s for 1,500 series.)"""
+    `choose_bucket`. Each series' distinct minutes are collected (every candidate size is a whole
+    number of minutes: at most 1,440 a day of span) and the filled buckets of each size counted
+    exactly from them; one row per series reaches the driver. (`approx_count_distinct` at 1%
+    carries six 13 KB sketches per series through every partition: 65-78 s for 1,500 series; a
+    per-minute table first, then a set per size, 2.0 s against 1.3 s for this, warm.)"""
     minute = F.floor(F.unix_timestamp("timestamp") / 60)
-    per_minute = records.groupBy(*SERIES_KEYS, minute.alias("minute")).agg(F.count(F.lit(1)).alias("records"))
-    per_series = (per_minute.groupBy(*SERIES_KEYS)
-                  .agg(F.sum("records").alias("records"),
-                       (F.min("minute") * 60).alias("first"), (F.max("minute") * 60).alias("last"),
-                       *[F.size(F.collect_set(F.floor(F.col("minute") / (size // 60)))).alias(f"filled_{size}")
-                         for size in AUTO_BUCKETS])
+    per_series = (records.groupBy(*SERIES_KEYS)
+                  .agg(F.count(F.lit(1)).alias("records"),
+                       (F.min(minute) * 60).alias("first"), (F.max(minute) * 60).alias("last"),
+                       F.collect_set(minute).alias("minutes"))
+                  .select("records", "first", "last",
+                          *[F.size(F.array_distinct(F.transform("minutes", lambda m: F.floor(m / (size // 60)))))
+                            .alias(f"filled_{size}") for size in AUTO_BUCKETS])
                   .toPandas())
     return choose_bucket(per_series, min_records)
 
