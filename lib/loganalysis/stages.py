@@ -149,7 +149,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
                   paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n, failure_levels)}
 
         def message_templates():
-            # Mines the distinct messages on the driver, then counts the records by template.
+            # Masks the messages in one pass, then mines the distinct ones on the driver.
             totals, per_hour = templates.template_counts(spark, clean)
             outputs.write_parquet(totals, paths.metrics.message_templates)
             outputs.write_parquet(per_hour, paths.metrics.template_timeline)

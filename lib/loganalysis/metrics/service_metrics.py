@@ -134,7 +134,8 @@ def auto_bucket_seconds(records: DataFrame, min_records: int) -> int:
     number of minutes: at most 1,440 a day of span) and the filled buckets of each size counted
     exactly from them; one row per series reaches the driver. (`approx_count_distinct` at 1%
     carries six 13 KB sketches per series through every partition: 65-78 s for 1,500 series; a
-    per-minute table first, then a set per size, 2.0 s against 1.3 s for this, warm.)"""
+    per-minute table first, then a set per size: 2.0 s against 1.3 s for this over 1,500 series,
+    but 1.1 s against 1.4 s over the 15 series of 10M records, warm.)"""
     minute = F.floor(F.unix_timestamp("timestamp") / 60)
     per_series = (records.groupBy(*SERIES_KEYS)
                   .agg(F.count(F.lit(1)).alias("records"),
