@@ -32,7 +32,7 @@ for t, w, i in grid:
     if synth_root:
         import synth
         if "synth_data" not in globals(): synth_data = synth.load(synth_root)
-        _, m, s2 = synth.run(*synth_data, {**synth.DEFAULT, **{k: v for k, v in cfg.items() if k in synth.DEFAULT or k.startswith("far_") or k == "same_dir_gap_seconds"}})
+        _, m, s2 = synth.run(*synth_data, {**synth.DEFAULT, **{k: v for k, v in cfg.items() if k in synth.DEFAULT or k.startswith("far_") or k in ("same_dir_gap_seconds", "bridge")}})
         synth_ok[(t, w, i)] = c = synth.clear(m, s2)
         c["ok"] = bool(c["recall"] >= SYNTH_FLOOR and c["precision"] >= SYNTH_FLOOR)
 def sc(key, names): return nab.score(names, incs[key], truth, starts)

@@ -62,7 +62,8 @@ DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_histo
                spike_novelty_days=SPIKE_NOVELTY_SECONDS / 86400,  # anomalies.signals; 0: off
                # anomalies.signals / baselines.far_beyond_recent_range ('{"far_margin": null}': off)
                far_margin=FAR_NOVELTY_MARGIN, far_days=SPIKE_NOVELTY_SECONDS / 86400,
-               far_min_span_seconds=FAR_NOVELTY_MIN_SPAN_SECONDS)
+               far_min_span_seconds=FAR_NOVELTY_MIN_SPAN_SECONDS,
+               bridge=0)  # flagged points up to `bridge` unflagged scored points apart form one run (research; the pipeline: 0)
 
 if __name__ == "__main__":
     series, truth, starts, folder_of = load()

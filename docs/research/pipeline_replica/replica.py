@@ -17,6 +17,8 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
         z = np.where((history >= min_history) & ~np.isnan(values), (values - center) / scale, np.nan)
     return z
 
+RUN_LOG = None  # a list: every flagged run, opened or not (research)
+
 def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None, bridge=0):
     """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as
     baselines.beyond_recent_range): a run shorter than `persistence` opens on its spike only when
@@ -42,7 +44,11 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
                     j = nxt
                 peak = np.max(np.abs(z[idx[i:j + 1]]))
                 fresh = novel is None or novel[0 if sign > 0 else 1][idx[i:j + 1]].any()
-                if f[i:j + 1].sum() >= persistence or (peak >= spike and fresh) or far_here[i:j + 1].any():
+                why = ("persist" if f[i:j + 1].sum() >= persistence else "") + ("spike" if (peak >= spike and fresh) else "") + ("far" if far_here[i:j + 1].any() else "")
+                if RUN_LOG is not None:
+                    RUN_LOG.append(dict(start=buckets[idx[i]], end=buckets[idx[j]] + pd.Timedelta(seconds=bucket_seconds), n=int(f[i:j + 1].sum()), peak=peak,
+                                        sum_z=float(np.nansum(np.abs(z[idx[i:j + 1]]))), why=why, dir=name))
+                if why:
                     runs.append([idx[i], idx[j], int(f[i:j + 1].sum()), peak])
                 i = j + 1
             else:
