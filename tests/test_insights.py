@@ -1,8 +1,10 @@
 """The report's pandas reshapes, on hand-made aggregates."""
 
+import json
+
 import pandas as pd
 
-from loganalysis.report import insights, tables
+from loganalysis.report import insights, publish, tables
 
 
 def test_incident_counts_per_series_include_series_without_incidents():
@@ -142,3 +144,16 @@ def test_a_record_is_described_by_its_reason_not_its_z():
                                              "(far beyond its range of the previous 21 days)")
     older = {key: value for key, value in burst.items() if key != "record"} | {"peak_z": 6.25, "baseline_at_start": 100.0}
     assert tables.describe_signal(older).endswith("(4270320.0x, z 6.2)")
+
+
+def test_the_index_page_prints_the_story_as_text_before_the_figures(tmp_path):
+    table = pd.DataFrame({"figure": ["requests", "incidents detected"], "value": ["1,234", "2"]})
+    insights.save_headline(table, str(tmp_path), ["Worst: <script>alert(1)</script> on api/prod.", "2 incidents."])
+    headline = json.loads((tmp_path / "headline.json").read_text())
+    page = publish.index_page({"run_id": "r", "params_file": "p.yaml", "started": "t", "status": "ok",
+                               "stages": [], "headline": headline})
+    story = page.index("<p>Worst: &lt;script&gt;alert(1)&lt;/script&gt; on api/prod. 2 incidents.</p>")
+    numbers = page.index('<table class="numbers">')
+    assert story < numbers and "<script>alert" not in page
+    assert insights.STORY not in page[numbers:]  # prose is not a figure in the table
+    assert "<td>1,234</td>" in page[numbers:]

@@ -74,10 +74,14 @@ def summary_with_incident_counts(summary: pd.DataFrame, incidents: pd.DataFrame)
             .fillna({"incidents": 0}).astype({"incidents": "int64"}))
 
 
+# The headline's entry holding the story (prose, not a figure: the index page prints it as text).
+STORY = "what happened"
+
+
 def save_headline(table: pd.DataFrame, run_dir: str, sentences: list[str] = ()) -> None:
     """Hand the story and the headline to the runner for the run's index page."""
     if run_dir:
-        figures = {**({"what happened": " ".join(sentences)} if sentences else {}),
+        figures = {**({STORY: " ".join(sentences)} if sentences else {}),
                    **dict(zip(table["figure"], table["value"]))}
         Path(run_dir, "headline.json").write_text(json.dumps(figures, indent=2))
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from loganalysis.report.insights import STORY
+
 PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; }
@@ -56,8 +58,12 @@ def index_page(run: dict) -> str:
     error = ""
     if run.get("error"):
         error = f"<h2>Stopped</h2><pre class=\"failed\">{e(run['error'])}</pre>"
-    numbers = "".join(f"<tr>{_cell(k)}{_cell(v)}</tr>" for k, v in run.get("headline", {}).items())
-    headline = f"<h2>Headline</h2><table class=\"numbers\">{numbers}</table>" if numbers else ""
+    figures = dict(run.get("headline", {}))
+    story = figures.pop(STORY, None)
+    # The story reads as a paragraph; the figures stay a table with their numbers aligned.
+    numbers = "".join(f"<tr>{_cell(k)}{_cell(v)}</tr>" for k, v in figures.items())
+    parts = (f"<p>{e(str(story))}</p>" if story else "") + (f"<table class=\"numbers\">{numbers}</table>" if numbers else "")
+    headline = f"<h2>Headline</h2>{parts}" if parts else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
