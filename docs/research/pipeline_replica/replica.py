@@ -18,6 +18,7 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
     return z
 
 RUN_LOG = None  # a list: every flagged run, opened or not (research)
+CONFIRM = None  # (up, down) bool arrays: a run opened by persistence alone must hold one (research)
 
 def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None, bridge=0):
     """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as
@@ -48,6 +49,8 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
                 if RUN_LOG is not None:
                     RUN_LOG.append(dict(start=buckets[idx[i]], end=buckets[idx[j]] + pd.Timedelta(seconds=bucket_seconds), n=int(f[i:j + 1].sum()), peak=peak,
                                         sum_z=float(np.nansum(np.abs(z[idx[i:j + 1]]))), why=why, dir=name))
+                if why == "persist" and CONFIRM is not None and not CONFIRM[0 if sign > 0 else 1][idx[i:j + 1]].any():
+                    why = ""
                 if why:
                     runs.append([idx[i], idx[j], int(f[i:j + 1].sum()), peak])
                 i = j + 1
