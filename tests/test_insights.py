@@ -152,7 +152,7 @@ def test_the_index_page_prints_the_story_as_text_before_the_figures(tmp_path):
     headline = json.loads((tmp_path / "headline.json").read_text())
     page = publish.index_page({"run_id": "r", "params_file": "p.yaml", "started": "t", "status": "ok",
                                "stages": [], "headline": headline})
-    story = page.index("<p>Worst: &lt;script&gt;alert(1)&lt;/script&gt; on api/prod. 2 incidents.</p>")
+    story = page.index("<p>Worst: &lt;script&gt;alert(1)&lt;/script&gt; on api/prod.</p><p>2 incidents.</p>")
     numbers = page.index('<table class="numbers">')
     assert story < numbers and "<script>alert" not in page
     assert insights.STORY not in page[numbers:]  # prose is not a figure in the table

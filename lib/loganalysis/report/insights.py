@@ -74,14 +74,15 @@ def summary_with_incident_counts(summary: pd.DataFrame, incidents: pd.DataFrame)
             .fillna({"incidents": 0}).astype({"incidents": "int64"}))
 
 
-# The headline's entry holding the story (prose, not a figure: the index page prints it as text).
+# The headline's entry holding the story: its sentences (prose, not a figure: the index page
+# prints each as a paragraph, as the report does).
 STORY = "what happened"
 
 
 def save_headline(table: pd.DataFrame, run_dir: str, sentences: list[str] = ()) -> None:
     """Hand the story and the headline to the runner for the run's index page."""
     if run_dir:
-        figures = {**({STORY: " ".join(sentences)} if sentences else {}),
+        figures = {**({STORY: list(sentences)} if sentences else {}),
                    **dict(zip(table["figure"], table["value"]))}
         Path(run_dir, "headline.json").write_text(json.dumps(figures, indent=2))
 

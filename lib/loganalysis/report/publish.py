@@ -59,10 +59,11 @@ def index_page(run: dict) -> str:
     if run.get("error"):
         error = f"<h2>Stopped</h2><pre class=\"failed\">{e(run['error'])}</pre>"
     figures = dict(run.get("headline", {}))
-    story = figures.pop(STORY, None)
-    # The story reads as a paragraph; the figures stay a table with their numbers aligned.
+    story = figures.pop(STORY, [])
+    # The story reads as paragraphs, one a sentence; the figures stay a table, numbers aligned.
+    sentences = "".join(f"<p>{e(str(sentence))}</p>" for sentence in story)
     numbers = "".join(f"<tr>{_cell(k)}{_cell(v)}</tr>" for k, v in figures.items())
-    parts = (f"<p>{e(str(story))}</p>" if story else "") + (f"<table class=\"numbers\">{numbers}</table>" if numbers else "")
+    parts = sentences + (f"<table class=\"numbers\">{numbers}</table>" if numbers else "")
     headline = f"<h2>Headline</h2>{parts}" if parts else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
