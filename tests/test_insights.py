@@ -99,13 +99,15 @@ def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
     from loganalysis.report import insights
     [sentence] = insights.traffic_sentences(_traffic())
     assert sentence == ("9,786 requests with a status code, 2,747,282,505 bytes served (2.75 GB). "
-                        "Status mix: 200 9,125, 304 445, 404 213, 500 3. 4xx: 213 (2.18%), 5xx: 3 (0.03%).")
+                        "Status mix: 200: 9,125 (93.25%); 304: 445 (4.55%); 404: 213 (2.18%); 500: 3 (0.03%). "
+                        "4xx: 213 (2.18%), 5xx: 3 (0.03%).")
     assert insights.traffic_sentences(_traffic().iloc[4:]) == []  # no status codes, no levels: nothing to say
     app = pd.DataFrame([("jobs", "prod", "level", level, n, None, 0, failed) for level, n, failed in
                         [("INFO", 900, 0), ("WARN", 60, 0), ("ERROR", 38, 38), ("FATAL", 2, 2)]],
                        columns=_traffic().columns)
     assert insights.traffic_sentences(app) == [
-        "1,000 log lines without a status code. Levels: INFO 900, WARN 60, ERROR 38, FATAL 2. "
+        "1,000 log lines without a status code. Levels: INFO: 900 (90.00%); WARN: 60 (6.00%); ERROR: 38 (3.80%); "
+        "FATAL: 2 (0.20%). "
         "Failures, the lines at a failure level (ERROR, FATAL): 40 (4.00%)."]
     table = insights.traffic_table(_traffic(), "status_code")
     assert table.columns.tolist() == ["status_code", "requests", "share", "bytes_sent"]

@@ -126,7 +126,7 @@ def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
         return level_sentences(traffic)
     by_status = statuses.groupby("value")[["requests", "bytes_sent"]].sum().sort_values("requests", ascending=False)
     requests = int(by_status["requests"].sum())
-    mix = ", ".join(f"{status} {tables.count(n)}" for status, n in by_status["requests"].head(6).items())
+    mix = shares(by_status["requests"].head(6), requests)
     more = f" and {len(by_status) - 6} more codes" if len(by_status) > 6 else ""
     errors = {kind: int(statuses[f"errors_{kind}"].sum()) for kind in ("4xx", "5xx")}
     served = by_status["bytes_sent"].sum(min_count=1)
@@ -145,10 +145,15 @@ def level_sentences(traffic: pd.DataFrame) -> list[str]:
     by_level = levels.groupby("value")[["requests", "errors_5xx"]].sum().sort_values("requests", ascending=False)
     lines, failed = int(by_level["requests"].sum()), int(by_level["errors_5xx"].sum())
     failing = [level for level, n in by_level["errors_5xx"].items() if n > 0]
-    mix = ", ".join(f"{level} {tables.count(n)}" for level, n in by_level["requests"].items())
+    mix = shares(by_level["requests"], lines)
     which = f" ({', '.join(failing)})" if failing else ""
     return [f"{tables.count(lines)} log lines without a status code. Levels: {mix}. "
             f"Failures, the lines at a failure level{which}: {tables.count(failed)} ({tables.percent(failed / lines)})."]
+
+
+def shares(counts: pd.Series, total: int) -> str:
+    """'value: count (share of total)' each, apart by semicolons: the counts carry commas."""
+    return "; ".join(f"{value}: {tables.count(n)} ({tables.percent(n / total)})" for value, n in counts.items())
 
 
 def _size(n: float) -> str:
