@@ -166,7 +166,10 @@ def test_timeseries_p95_is_the_numpy_percentile_of_each_bucket(spark):
     rows = [("api", "prod", 200, float(round(rng.lognormal(3, 1), 1)), int(sec), "ok", "/a")
             for sec in rng.integers(0, 180, 400)]
     rows += [("api", "prod", 200, None, 200, "ok", "/a")]  # a bucket of null latencies only
-    ts = service_metrics.timeseries(records(spark, rows), 60).toPandas().set_index("bucket")["p95_ms"]
+    full = service_metrics.timeseries(records(spark, rows), 60).toPandas().set_index("bucket")
+    ts = full["p95_ms"]
+    empty = full.loc[pd.Timestamp(T0 + timedelta(minutes=3))]  # second 200: the null latency's minute
+    assert empty["latency_count"] == 0 and pd.isna(empty["latency_sum"]) and pd.isna(empty["latency_sum_sq"])
     frame = pd.DataFrame(rows, columns=["service", "environment", "status", "latency", "sec", "msg", "ep"])
     for minute, bucket in frame.groupby(frame["sec"] // 60):
         latencies = bucket["latency"].dropna().to_numpy()

@@ -11,8 +11,8 @@ method per series x metric inside a grouped pandas UDF; z = (value - center) / s
   time of day on previous days and the same time of week on previous weeks, flagged points
   kept out of all four, and a spread that grows on series whose routine excursions are large,
   or that make the same excursion at about the same time every day (a nightly job); a shift
-  the day and time-of-day models flag for 30 minutes stays out of the baseline (`sustained`). Built on the NAB development series and the
-  synthetic run (docs/detection.md).
+  the day and time-of-day models flag for 30 minutes stays out of the baseline (`sustained`).
+  Built on the NAB development series and the synthetic run (docs/detection.md).
 
 Also used by the anomaly stage: `pooled_latency_z` / `pooled_error_z` (mean latency and 5xx rate
 over the last 5 minutes' requests, for quiet services and slow ramps), `beyond_recent_range`

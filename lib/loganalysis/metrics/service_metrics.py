@@ -67,8 +67,10 @@ def exact_mean(column: Column | str) -> Column:
 
 def sorted_sum(sorted_values: Column, transform=lambda x: x) -> Column:
     """The sum of `transform` of an array's values, added in the array's order: for a sorted
-    array, the same double whatever order Spark collected the values in."""
-    return F.aggregate(sorted_values, F.lit(0.0), lambda total, x: total + transform(x))
+    array, the same double whatever order Spark collected the values in. Null for an empty
+    array, as `F.sum` of no values."""
+    return F.when(F.size(sorted_values) > 0,
+                  F.aggregate(sorted_values, F.lit(0.0), lambda total, x: total + transform(x)))
 
 
 def rate(numerator: str, denominator: str = "requests") -> Column:
@@ -186,8 +188,8 @@ def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] =
             F.sort_array(F.collect_list(latency)).alias("_latencies"),
             F.count(latency).alias("latency_count"),
         )
-        .select("*", F.when(F.col("latency_count") > 0, sorted_sum(F.col("_latencies"))).alias("latency_sum"),
-                F.when(F.col("latency_count") > 0, sorted_sum(F.col("_latencies"), lambda x: x * x)).alias("latency_sum_sq"))
+        .select("*", sorted_sum(F.col("_latencies")).alias("latency_sum"),
+                sorted_sum(F.col("_latencies"), lambda x: x * x).alias("latency_sum_sq"))
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
                 rate("errors_5xx").alias("error_rate"),
                 F.try_divide("latency_sum", "latency_count").alias("mean_ms"),
