@@ -199,29 +199,41 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
     ts = read_parquet(spark, paths.metrics.timeseries)
     seconds = anomalies.bucket_size(ts)
     with stage_outputs(spark, paths.staging) as outputs:
-        outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies.scored_series)
-        scored = outputs.read_parquet(paths.anomalies.scored_series)
-        outputs.write_parquet(anomalies.signals(scored, seconds, config.persistence, config.spike_threshold,
-                                                config.merge_gap_seconds), paths.anomalies.signals)
-        outputs.write_parquet(anomalies.service_incidents(outputs.read_parquet(paths.anomalies.signals),
-                                                          config.merge_gap_seconds, config.surge_alone_is_incident),
-                              paths.anomalies.incidents)
-        outputs.write_parquet(record_scores.trailing_latency_baseline(
-            record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history),
-            paths.anomalies.record_baseline)
-        baseline = outputs.read_parquet(paths.anomalies.record_baseline)
-        enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
-        # By environment, not by series: a folder per series costs about 20 ms a file to write
-        # and commit (2M records over 1,500 series: 33 s, against 10 s by environment). The
-        # records arrive grouped by series, so a file's row groups still skip other services.
-        outputs.write_parquet(enriched, paths.enriched, ["environment"])
-        explanations = explain.explain(outputs.read_parquet(paths.enriched),
-                                       outputs.read_parquet(paths.anomalies.incidents), config.window_seconds,
-                                       failure_levels=failure_levels)
-        outputs.write_parquet(explanations, paths.anomalies.explanations)
-        evaluation = evaluate_against_truth(spark, paths, outputs, scoring)
+        def incidents():
+            outputs.write_parquet(anomalies.score_series(ts, seconds, config), paths.anomalies.scored_series)
+            scored = outputs.read_parquet(paths.anomalies.scored_series)
+            outputs.write_parquet(anomalies.signals(scored, seconds, config.persistence, config.spike_threshold,
+                                                    config.merge_gap_seconds), paths.anomalies.signals)
+            outputs.write_parquet(anomalies.service_incidents(outputs.read_parquet(paths.anomalies.signals),
+                                                              config.merge_gap_seconds, config.surge_alone_is_incident),
+                                  paths.anomalies.incidents)
+
+        def enriched_records():
+            outputs.write_parquet(record_scores.trailing_latency_baseline(
+                record_scores.bucket_latency_sums(ts), seconds, config.window_seconds, config.min_history),
+                paths.anomalies.record_baseline)
+            baseline = outputs.read_parquet(paths.anomalies.record_baseline)
+            enriched = record_scores.with_record_z_scores(clean, baseline, seconds, config.relative_floor, 1.0)
+            # By environment, not by series: a folder per series costs about 20 ms a file to write
+            # and commit (2M records over 1,500 series: 33 s, against 10 s by environment). The
+            # records arrive grouped by series, so a file's row groups still skip other services.
+            outputs.write_parquet(enriched, paths.enriched, ["environment"])
+
+        def explanations():
+            # From the written records: their z-scores re-read cost less than re-computed.
+            outputs.write_parquet(explain.explain(outputs.read_parquet(paths.enriched),
+                                                  outputs.read_parquet(paths.anomalies.incidents),
+                                                  config.window_seconds, failure_levels=failure_levels),
+                                  paths.anomalies.explanations)
+
+        # The series are scored (small jobs, mostly Python) while every record is (a pass over
+        # all of them): together they fill each other's idle cores. The explanations need both,
+        # the evaluation only the incidents.
+        side_by_side({"incidents": incidents, "enriched": enriched_records})
+        evaluation = side_by_side({"explanations": explanations,
+                                   "evaluation": lambda: evaluate_against_truth(spark, paths, outputs, scoring)})
         return {"rows_in": clean.count(), "rows_out": outputs.read_parquet(paths.enriched).count(),
-                "evaluation": evaluation}
+                "evaluation": evaluation["evaluation"]}
 
 
 def evaluate_against_truth(spark: SparkSession, paths: DataPaths, outputs: StageOutputs,

@@ -65,11 +65,14 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     )
     values = F.array(*[F.struct(F.lit(d).alias("dimension"), F.col(d).cast("string").alias("value"))
                        for d in DIMENSIONS])
+    # Records are counted by their combination of values first: an incident's requests share a
+    # few hundred of them, so the values are split out of those counts, not out of every record.
+    by_combination = tagged.groupBy("incident_id", "period", *DIMENSIONS).agg(F.count(F.lit(1)).alias("requests"))
     by_raw_value = (
-        tagged.select("incident_id", "period", F.explode(values).alias("kv"))
+        by_combination.select("incident_id", "period", "requests", F.explode(values).alias("kv"))
         .groupBy("incident_id", "kv.dimension", "kv.value")
-        .agg(count_where(F.col("period") == "incident").alias("incident_requests"),
-             count_where(F.col("period") == "baseline").alias("baseline_requests"))
+        .agg(F.sum(F.when(F.col("period") == "incident", F.col("requests")).otherwise(0)).alias("incident_requests"),
+             F.sum(F.when(F.col("period") == "baseline", F.col("requests")).otherwise(0)).alias("baseline_requests"))
     )
     counts = (
         by_raw_value.groupBy("incident_id", "dimension", _as_value(F.col("dimension"), F.col("value")).alias("value"))
