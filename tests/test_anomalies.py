@@ -145,6 +145,22 @@ def test_a_single_bucket_far_out_opens_an_incident_without_persistence(spark):
     assert anomalies.signals(latency, BUCKET, persistence=3).count() == 0  # persistence alone: nothing
 
 
+def test_a_run_only_persistence_opens_must_be_out_against_the_slow_models_too(spark):
+    # minutes 12-14: z 5, opened by persistence alone; minute 20: a new high at z 4,900 (a spike)
+    values = [100.0] * 12 + [105.0] * 3 + [100.0] * 5 + [5000.0] + [100.0] * 3
+    config, _ = scored(spark, values, window=20, method="robust")
+    latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
+    assert latency.where("flagged AND NOT slow_out").count() == 0  # the robust method has no slow models
+
+    def runs(frame):
+        found = anomalies.signals(frame, BUCKET, persistence=3, spike_threshold=8.0).orderBy("start").toPandas()
+        return [(s.minute, e.minute, b) for s, e, b in zip(found["start"], found["end"], found["buckets"])]
+
+    assert runs(latency) == [(12, 15, 3), (20, 21, 1)]
+    # routine at this time of day or week: the persistent run stays shut, the spike still opens
+    assert runs(latency.withColumn("slow_out", F.lit(False))) == [(20, 21, 1)]
+
+
 def test_a_missing_bucket_neither_breaks_nor_extends_a_run(spark):
     values = [100.0] * 12 + [900.0, 900.0, None, 900.0] + [100.0] * 3
     config, _ = scored(spark, values, window=20, method="robust")

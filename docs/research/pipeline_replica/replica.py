@@ -7,7 +7,9 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
     window = max(window_seconds // bucket_seconds, 1)
     ctx = SeriesContext(bucket_seconds, threshold)
     with np.errstate(all="ignore"):
-        center, spread = methods[method](values, window, ctx)
+        center, spread, slow_z = methods[method](values, window, ctx)
+        global CONFIRM  # anomalies.signals: a run only persistence opens must be out against the slow models too
+        CONFIRM = None if slow_z is None or metric == "error_rate" else (slow_z >= threshold, slow_z <= -threshold)
         history = window_totals((~np.isnan(values)).astype(float), window)
         if metric == "requests":
             floor = np.maximum.reduce([np.sqrt(np.abs(center)), np.abs(center) * rel_floor, np.ones_like(center)])
@@ -18,7 +20,7 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
     return z
 
 RUN_LOG = None  # a list: every flagged run, opened or not (research)
-CONFIRM = None  # (up, down) bool arrays: a run opened by persistence alone must hold one (research)
+CONFIRM = None  # (up, down) bool arrays, set by z_for: a run opened by persistence alone must hold one
 
 def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None, bridge=0):
     """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as

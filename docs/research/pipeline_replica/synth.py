@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
+import replica
 from replica import z_for, incidents_for, merge_into_events
 from loganalysis.detect import evaluate
 from loganalysis.detect import baselines as b
@@ -63,6 +64,7 @@ def run(ts, truth, cfg):
         for metric in [*series, "error_rate"]:
             if metric == "error_rate":
                 z = error_rate_z(req, err, cfg, seconds)
+                replica.CONFIRM = None  # the rate is judged against its pooled rate, not the slow models
             else:
                 z = z_for(series[metric].astype(float), metric, seconds, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
                 if metric == "mean_ms" and cfg.get("pooled", True):  # anomalies.trailing_baseline: pooled_z

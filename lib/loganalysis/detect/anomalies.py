@@ -146,16 +146,22 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # empty windows (warm-up): left null
         level = constant_level(values)
+        metric = frame["metric"].iloc[0] if "metric" in frame.columns and len(frame) else None
         if level is None:
-            center, spread = BASELINE_METHODS[method](values, window_buckets, context)
+            center, spread, slow_z = BASELINE_METHODS[method](values, window_buckets, context)
         else:  # nothing to model, and no method would flag it: see constant_level
             center = np.where(history >= config.min_history, level, np.nan)
             spread = np.where(history >= config.min_history, 0.0, np.nan)
+            slow_z = None
+        # The error rate is judged against its pooled rate (with_baseline), not these models.
+        if slow_z is None or metric == "error_rate":
+            slow_high = slow_low = np.ones(len(values), bool)
+        else:
+            slow_high, slow_low = slow_z >= context.threshold, slow_z <= -context.threshold
         # errors / requests over the same windows, for the error rate's pooled level
         window_requests = window_totals(np.where(counted, frame["bucket_requests"], 0), window_buckets)
         window_errors = window_totals(np.where(counted, frame["bucket_errors"], 0), window_buckets)
         pooled = np.where(window_requests > 0, window_errors / window_requests, np.nan)
-        metric = frame["metric"].iloc[0] if "metric" in frame.columns and len(frame) else None
         requests = frame["bucket_requests"].to_numpy(dtype=float)
         if metric == "mean_ms":
             pooled_z = pooled_latency_z(values, requests, window_buckets, method, context, config.relative_floor,
@@ -174,7 +180,7 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
                                                         FAR_NOVELTY_MIN_SPAN_SECONDS // context.bucket_seconds)
     added = pd.DataFrame({"history": history, "center": center, "spread": spread, "pooled_rate": pooled,
                           "pooled_z": pooled_z, "new_high": new_high, "new_low": new_low,
-                          "far_high": far_high, "far_low": far_low})
+                          "far_high": far_high, "far_low": far_low, "slow_high": slow_high, "slow_low": slow_low})
     return pd.concat([frame.reset_index(drop=True), added], axis=1)  # one step: `assign` copies per column
 
 
@@ -209,7 +215,8 @@ def _with_baseline_schema(series: DataFrame) -> T.StructType:
         T.StructField("spread", T.DoubleType()), T.StructField("pooled_rate", T.DoubleType()),
         T.StructField("pooled_z", T.DoubleType()), T.StructField("new_high", T.BooleanType()),
         T.StructField("new_low", T.BooleanType()), T.StructField("far_high", T.BooleanType()),
-        T.StructField("far_low", T.BooleanType())])
+        T.StructField("far_low", T.BooleanType()), T.StructField("slow_high", T.BooleanType()),
+        T.StructField("slow_low", T.BooleanType())])
 
 
 def with_baseline(series: DataFrame, config: DetectorConfig, bucket_seconds: int) -> DataFrame:
@@ -306,8 +313,10 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
                     .when(F.col("direction") == "down", F.col("new_low")).otherwise(F.lit(False)))
         .withColumn("far", F.when(F.col("direction") == "up", F.col("far_high"))
                     .when(F.col("direction") == "down", F.col("far_low")).otherwise(F.lit(False)))
+        .withColumn("slow_out", F.when(F.col("direction") == "up", F.col("slow_high"))
+                    .when(F.col("direction") == "down", F.col("slow_low")).otherwise(F.lit(False)))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
-                "lower", "upper", "z_score", "bucket_z", "direction", "flagged", "novel", "far")
+                "lower", "upper", "z_score", "bucket_z", "direction", "flagged", "novel", "far", "slow_out")
     )
 
 
@@ -329,12 +338,15 @@ def signals(scored: DataFrame, bucket_seconds: int, persistence: int, spike_thre
     persistence: one bucket's p95 at a few dozen requests is its second or third slowest request.
     A spike opens alone only when it is news: one of its points beyond every value of the series
     in the SPIKE_NOVELTY_SECONDS before it (`novel`; scored frames without it count every spike).
-    A run holding a point far beyond that range (`far`, FAR_NOVELTY_MARGIN) opens at once.
+    A run holding a point far beyond that range (`far`, FAR_NOVELTY_MARGIN) opens at once. A run
+    that only its persistence opens must also hold a point out against the slow models alone
+    (`slow_out`, baselines.Baseline.slow_z): a shift the hour model flags but the same time of day
+    or week has seen before is routine.
     Columns: (signal_id, service, environment, metric, direction, start, end, buckets, peak z, ...,
     `record`: the run went far beyond the series' recent range)."""
     runs = (
         flagged_runs(scored)
-        .where((F.col("buckets") >= persistence)
+        .where(((F.col("buckets") >= persistence) & F.col("slow_out"))
                | ((F.abs("peak_z") >= spike_threshold) & F.col("novel")
                   & ~F.col("metric").isin(*SPIKE_NEEDS_PERSISTENCE))
                | F.col("far"))
@@ -370,6 +382,8 @@ def flagged_runs(scored: DataFrame) -> DataFrame:
              (F.max(column_or(scored, "novel", True).cast("int")) > 0).alias("novel"),
              # any point of the run far beyond the recent range; frames scored before the column: none
              (F.max(column_or(scored, "far", False).cast("int")) > 0).alias("far"),
+             # any point of the run out against the slow models too; frames scored before the column: all
+             (F.max(column_or(scored, "slow_out", True).cast("int")) > 0).alias("slow_out"),
              F.max_by("z_score", F.abs("z_score")).alias("peak_z"),
              F.max_by("value", F.abs("z_score")).alias("peak_value"),
              F.min_by("baseline", "bucket").alias("baseline_at_start"))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,19 @@ class SeriesContext:
     threshold: float  # |z| that flags a point: the seasonal method keeps such points out of its baseline
 
 
+class Baseline(NamedTuple):
+    """What a method says of every point: its level and spread, and for a method with slow models
+    (`seasonal`) the point's z against those alone (`slow_z`: the day and the same time of day
+    and week, without the hour model, with the same spread factors; +-inf until a day of history
+    gives a time-of-day model). A run that only persistence opens must reach the threshold there
+    too (anomalies.signals): a shift the hour model flags but the time of day has seen before is
+    routine. None: the method has no slow models, and no run needs that confirmation."""
+
+    center: np.ndarray
+    spread: np.ndarray
+    slow_z: np.ndarray | None = None
+
+
 def window_totals(values: np.ndarray, window: int) -> np.ndarray:
     """For each point, the sum of `values` over the `window` points before it (never itself),
     from one prefix sum: the cost does not grow with the window."""
@@ -50,7 +63,7 @@ def window_totals(values: np.ndarray, window: int) -> np.ndarray:
 
 # ---- mean and robust: one trailing window ------------------------------------------------------
 
-def mean_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
+def mean_baseline(values: np.ndarray, window: int, context: SeriesContext) -> Baseline:
     """Mean and stddev of the `window` points before each point, from prefix sums."""
     counted = ~np.isnan(values)
     history = window_totals(counted.astype(float), window)
@@ -61,10 +74,10 @@ def mean_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tu
     with np.errstate(divide="ignore", invalid="ignore"):
         center = np.where(history > 0, s1 / history + shift, np.nan)
         spread = np.where(history > 1, np.sqrt(np.maximum(s2 - s1 * s1 / history, 0.0) / (history - 1)), np.nan)
-    return center, spread
+    return Baseline(center, spread)
 
 
-def robust_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
+def robust_baseline(values: np.ndarray, window: int, context: SeriesContext) -> Baseline:
     """Median and 1.4826 x MAD (the stddev, for normal data) of the points before each point:
     an ongoing incident inside the window barely moves them."""
     padded = np.concatenate([np.full(window, np.nan), values])
@@ -72,7 +85,7 @@ def robust_baseline(values: np.ndarray, window: int, context: SeriesContext) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # empty windows (warm-up): left null
         center = np.nanmedian(windows, axis=1)
-        return center, 1.4826 * np.nanmedian(np.abs(windows - center[:, None]), axis=1)
+        return Baseline(center, 1.4826 * np.nanmedian(np.abs(windows - center[:, None]), axis=1))
 
 
 # ---- seasonal: trailing and time-of-day baselines, anomalies kept out ------------------------
@@ -266,7 +279,7 @@ def routine_factor(z: np.ndarray, period: int, halfwidth: int, threshold: float)
     return np.maximum(routine / threshold, 1.0)
 
 
-def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
+def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -> Baseline:
     """Level and spread from the model that has explained the recent past best, with anomalies
     kept out. Three models, each judged by its residuals over the trailing `window`:
 
@@ -324,9 +337,13 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
             spread = spread * noise_factor(np.where(excluded, np.nan, z), noise_window, max_excluded)
             flagged = np.abs(np.nan_to_num((values - center) / spread)) >= context.threshold
             # the same factors on the slow models' spread: a shift judged as the point is
-            flagged |= sustained((values - slow_center) / (slow_spread * spread / model_spread), held, context.threshold)
+            slow_z = (values - slow_center) / (slow_spread * spread / model_spread)
+            flagged |= sustained(slow_z, held, context.threshold)
             excluded = flagged & (run_position(flagged) <= max_excluded)
-    return center, spread
+        # Before a day of history the slow models are the day's median alone, which a morning
+        # ramp outruns: there the hour model's word stands unconfirmed.
+        slow_z = np.where(np.isnan(season_center), np.inf * np.sign(values - center), slow_z)
+    return Baseline(center, spread, slow_z)
 
 
 # ---- pooled scores: the last few minutes' requests together ------------------------------------
@@ -353,7 +370,7 @@ def pooled_latency_z(values: np.ndarray, requests: np.ndarray, window: int, meth
         return np.full(len(values), np.nan)
     pooled = pooled_mean(values, requests, k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        center, spread = BASELINE_METHODS[method](pooled, window, context)
+        center, spread, _ = BASELINE_METHODS[method](pooled, window, context)
         scale = np.fmax(np.nan_to_num(spread, nan=0.0), np.abs(center) * relative_floor)
         history = window_totals((~np.isnan(pooled)).astype(float), window)
         needed = max(min_history, POOL_MIN_HISTORY_SECONDS // context.bucket_seconds)
@@ -414,8 +431,8 @@ def far_beyond_recent_range(values: np.ndarray, window: int, margin: float,
 
 
 # Baseline methods by name: the detector and the parameter check both look here, so a new
-# method is one function (values, window, context) -> (center, spread) plus one entry.
-BaselineMethod = Callable[[np.ndarray, int, SeriesContext], tuple[np.ndarray, np.ndarray]]
+# method is one function (values, window, context) -> Baseline plus one entry.
+BaselineMethod = Callable[[np.ndarray, int, SeriesContext], Baseline]
 BASELINE_METHODS: dict[str, BaselineMethod] = {
     "mean": mean_baseline,
     "robust": robust_baseline,
