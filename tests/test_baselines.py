@@ -198,7 +198,7 @@ def test_a_clean_daily_cycle_of_minutes_gives_nothing_pooled_or_not():
     x = daily_minutes(3, rng)
     requests = np.full(len(x), 40.0)
     assert incidents(x) == []
-    pooled = pooled_latency_z(x, requests, DAY_OF_MINUTES, "seasonal", MINUTE, 0.01, 12)
+    pooled, _ = pooled_latency_z(x, requests, DAY_OF_MINUTES, "seasonal", MINUTE, 0.01, 12)
     assert np.nanmax(pooled) < 4
 
 
@@ -210,11 +210,17 @@ def test_a_slow_ramp_on_a_quiet_service_is_caught_before_it_ends_by_the_pooled_m
     start = 2 * DAY_OF_MINUTES + 22 * 60
     x[start:start + 35] *= np.linspace(1.0, 1.8, 35)
     z, _, _ = z_scores(x)
-    pooled = pooled_latency_z(x, np.full(len(x), 15.0), DAY_OF_MINUTES, "seasonal", MINUTE, 0.01, 12)
+    pooled, pooled_slow = pooled_latency_z(x, np.full(len(x), 15.0), DAY_OF_MINUTES, "seasonal", MINUTE, 0.01, 12)
     combined = np.fmax(z, pooled)
     run = run_position(np.nan_to_num(combined[start:start + 35]) >= 4)
     assert run.max() >= 3 and np.argmax(run >= 3) < 30
     assert run_position(np.nan_to_num(z[start:start + 35]) >= 4).max() < 3
+    # the run the pooled mean opens is confirmed by the pooled mean against the slow models,
+    # where one minute's own value is not (a run only persistence opens needs one such point)
+    _, _, slow_z = seasonal_baseline(x, DAY_OF_MINUTES, MINUTE)
+    opened = slice(start, start + int(np.argmax(run >= 3)) + 1)
+    assert (pooled_slow[opened] >= 4).any()
+    assert not (slow_z[opened] >= 4).any()
 
 
 def test_an_error_burst_on_a_quiet_service_is_caught_over_five_minutes():

@@ -68,8 +68,10 @@ def run(ts, truth, cfg):
             else:
                 z = z_for(series[metric].astype(float), metric, seconds, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
                 if metric == "mean_ms" and cfg.get("pooled", True):  # anomalies.trailing_baseline: pooled_z
-                    zp = b.pooled_latency_z(series[metric].astype(float), req, max(cfg["window_seconds"] // seconds, 1),
-                                            cfg["method"], SeriesContext(seconds, cfg["threshold"]), cfg["relative_floor"], cfg["min_history"])
+                    zp, zp_slow = b.pooled_latency_z(series[metric].astype(float), req, max(cfg["window_seconds"] // seconds, 1),
+                                                     cfg["method"], SeriesContext(seconds, cfg["threshold"]), cfg["relative_floor"], cfg["min_history"])
+                    if replica.CONFIRM is not None:  # anomalies.trailing_baseline: the pooled mean confirms upwards too
+                        replica.CONFIRM = (replica.CONFIRM[0] | (zp_slow >= cfg["threshold"]), replica.CONFIRM[1])
                     z = np.where(np.isnan(z), z, np.where(z >= cfg.get("pool_gate", -np.inf), np.fmax(z, zp), z))
             direction = "both" if metric == "requests" else "up"
             # anomalies.signals: a p95 alone needs persistence (one bucket's p95 is a few slow requests)

@@ -164,8 +164,10 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
         pooled = np.where(window_requests > 0, window_errors / window_requests, np.nan)
         requests = frame["bucket_requests"].to_numpy(dtype=float)
         if metric == "mean_ms":
-            pooled_z = pooled_latency_z(values, requests, window_buckets, method, context, config.relative_floor,
-                                        config.min_history)
+            pooled_z, pooled_slow_z = pooled_latency_z(values, requests, window_buckets, method, context,
+                                                       config.relative_floor, config.min_history)
+            # the pooled z flags upwards (with_z_score): the pooled mean may confirm that way too
+            slow_high = slow_high | (pooled_slow_z >= context.threshold)
         elif metric == "error_rate":
             pooled_z = pooled_error_z(values, requests, frame["bucket_errors"].to_numpy(dtype=float), pooled, history,
                                       context, config.error_rate_floor, config.min_history)

@@ -360,21 +360,25 @@ def pooled_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndar
 
 
 def pooled_latency_z(values: np.ndarray, requests: np.ndarray, window: int, method: str, context: SeriesContext,
-                     relative_floor: float, min_history: int) -> np.ndarray:
+                     relative_floor: float, min_history: int) -> tuple[np.ndarray, np.ndarray]:
     """z of the mean latency over the last POOL_SECONDS of requests against that pooled series' own
     baseline (the same method): at low traffic one minute's mean is too noisy to show a 1.5x
-    regression or a slow ramp, five minutes' is not. NaN where the bucket is not scored, and for
-    buckets of POOL_SECONDS or longer (nothing to pool)."""
+    regression or a slow ramp, five minutes' is not. Also the pooled mean's z against the slow
+    models (Baseline.slow_z; NaN for a method without them), so a run the pooled z flags is
+    confirmed by the same evidence. NaN where the bucket is not scored, and for buckets of
+    POOL_SECONDS or longer (nothing to pool)."""
     k = POOL_SECONDS // context.bucket_seconds
     if k <= 1:
-        return np.full(len(values), np.nan)
+        return np.full(len(values), np.nan), np.full(len(values), np.nan)
     pooled = pooled_mean(values, requests, k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        center, spread, _ = BASELINE_METHODS[method](pooled, window, context)
+        center, spread, slow_z = BASELINE_METHODS[method](pooled, window, context)
         scale = np.fmax(np.nan_to_num(spread, nan=0.0), np.abs(center) * relative_floor)
         history = window_totals((~np.isnan(pooled)).astype(float), window)
         needed = max(min_history, POOL_MIN_HISTORY_SECONDS // context.bucket_seconds)
-        return np.where((history >= needed) & ~np.isnan(pooled), (pooled - center) / scale, np.nan)
+        scored = (history >= needed) & ~np.isnan(pooled)
+        slow_z = np.full(len(values), np.nan) if slow_z is None else slow_z
+        return np.where(scored, (pooled - center) / scale, np.nan), np.where(scored, slow_z, np.nan)
 
 
 def pooled_error_z(values: np.ndarray, requests: np.ndarray, errors: np.ndarray, level: np.ndarray,
