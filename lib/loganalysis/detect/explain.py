@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 from loganalysis.core.schema import SERIES_KEYS
 from loganalysis.metrics.templates import masked
-from loganalysis.metrics.service_metrics import FAILURE_LEVELS, count_where, is_failure
+from loganalysis.metrics.service_metrics import FAILURE_LEVELS, is_failure
 
 DIMENSIONS = ("endpoint", "status_code", "message", "host")
 SLOW_Z = 3.0  # a request this many baseline deviations slower counts as affected by a latency incident
