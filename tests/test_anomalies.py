@@ -145,10 +145,36 @@ def test_a_single_bucket_far_out_opens_an_incident_without_persistence(spark):
     assert anomalies.signals(latency, BUCKET, persistence=3).count() == 0  # persistence alone: nothing
 
 
+def baseline_input(metric, values, requests=100.0):
+    """One series x metric as the stage's pandas UDF receives it: five-minute buckets."""
+    n = len(values)
+    return pd.DataFrame({"metric": metric, "epoch": np.arange(n) * 300, "signal": values,
+                         "bucket_requests": np.full(n, requests), "bucket_errors": np.zeros(n)})
+
+
+def test_the_slow_models_confirm_each_direction_apart_and_never_judge_the_error_rate():
+    rng = np.random.default_rng(4)
+    t = np.arange(288 * 3)  # three days of five-minute buckets
+    counts = 1000 + 400 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 10, len(t))
+    counts[288 * 2 + 100:288 * 2 + 106] *= 0.5  # half the traffic gone, at a time it never was
+    context = anomalies.SeriesContext(300, 4.0)
+    out = anomalies.trailing_baseline(baseline_input("requests", counts), 288, "seasonal", context)
+    drop = out.iloc[288 * 2 + 100:288 * 2 + 106]
+    assert drop["slow_low"].all() and not drop["slow_high"].any()
+    afternoon = out.iloc[288 * 2 + 150:288 * 2 + 200]  # an ordinary stretch of day 3
+    assert not (afternoon["slow_low"] | afternoon["slow_high"]).any()
+    assert out.iloc[20:288][["slow_low", "slow_high"]].any(axis=1).all()  # day 1: nothing to ask
+    # the 5xx rate is judged against its pooled rate: no run of it waits for the slow models
+    rates = 0.01 + rng.uniform(0, 0.005, len(t))
+    rates[288 * 2 + 100:288 * 2 + 106] = 0.5
+    rate = anomalies.trailing_baseline(baseline_input("error_rate", rates), 288, "seasonal", context)
+    assert rate["slow_high"].all() and rate["slow_low"].all()
+
+
 def test_a_run_only_persistence_opens_must_be_out_against_the_slow_models_too(spark):
     # minutes 12-14: z 5, opened by persistence alone; minute 20: a new high at z 4,900 (a spike)
     values = [100.0] * 12 + [105.0] * 3 + [100.0] * 5 + [5000.0] + [100.0] * 3
-    config, _ = scored(spark, values, window=20, method="robust")
+    config = anomalies.DetectorConfig(window_seconds=20 * BUCKET, min_history=5, method="robust")
     latency = anomalies.score_series(series_frame(spark, values), BUCKET, config).where("metric = 'mean_ms'")
     assert latency.where("flagged AND NOT slow_out").count() == 0  # the robust method has no slow models
 

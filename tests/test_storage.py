@@ -184,3 +184,18 @@ def test_a_stage_killed_during_its_commit_leaves_one_generation_and_the_next_run
 
     assert stages.compute_metrics(spark, paths, 60, 5) == {"lines_in": 53, "clean": 50, "quarantined": 3,
                                                             "bucket_seconds": 60}
+
+
+def test_jobs_side_by_side_return_by_name_and_every_failure_is_told():
+    from loganalysis.stages import side_by_side
+
+    assert side_by_side({"a": lambda: 1, "b": lambda: "two"}) == {"a": 1, "b": "two"}
+
+    def fails(message):
+        def job():
+            raise ValueError(message)
+        return job
+
+    with pytest.raises(ValueError, match="first") as raised:
+        side_by_side({"ok": lambda: 1, "one": fails("first"), "two": fails("second")})
+    assert raised.value.__notes__ == ["in the job 'one'", "the job 'two' failed too: ValueError: second"]

@@ -170,10 +170,18 @@ def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:
     """Run independent Spark jobs from threads and return their results by name.
 
     Each metric is a small job whose last tasks leave cores idle; submitted together, they fill
-    each other's gaps. The first failure is raised, after every job has finished.
+    each other's gaps. After every job has finished, the first failure (in `jobs` order) is
+    raised, noting which other jobs failed and why.
     """
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
+    failures = {name: future.exception() for name, future in futures.items() if future.exception()}
+    if failures:
+        (first_name, first), *others = failures.items()
+        first.add_note(f"in the job {first_name!r}")
+        for name, error in others:
+            first.add_note(f"the job {name!r} failed too: {type(error).__name__}: {error}")
+        raise first
     return {name: future.result() for name, future in futures.items()}
 
 

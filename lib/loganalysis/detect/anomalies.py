@@ -17,7 +17,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, beyond_recent_range,
+from loganalysis.detect.baselines import (BASELINE_METHODS, Baseline, SeriesContext, beyond_recent_range,
                                         far_beyond_recent_range, pooled_error_z, pooled_latency_z, window_totals)
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
@@ -132,7 +132,10 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
     """Level and spread of the `window_buckets` points before each point of one series, by the
     named method, plus the window's pooled error rate and `pooled_z`: for mean_ms and the error
     rate, the z of the last baselines.POOL_SECONDS of requests together (null for other metrics,
-    and for buckets that long), which with_z_score takes when larger than the bucket's own z.
+    and for buckets that long), which with_z_score takes when larger than the bucket's own z;
+    `slow_high` / `slow_low`: the point is out that way against the slow models too
+    (baselines.Baseline.slow_z, or for mean_ms its pooled mean's), what a run only persistence
+    opens must hold (always true for a method without slow models and for the error rate).
 
     Runs per series in the stage's pandas UDF (baselines_of_partition): the bucket grid is
     complete, so the trailing time window is exactly the previous `window_buckets` rows, and
@@ -148,7 +151,7 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
         level = constant_level(values)
         metric = frame["metric"].iloc[0] if "metric" in frame.columns and len(frame) else None
         if level is None:
-            center, spread, slow_z = BASELINE_METHODS[method](values, window_buckets, context)
+            center, spread, slow_z = Baseline(*BASELINE_METHODS[method](values, window_buckets, context))
         else:  # nothing to model, and no method would flag it: see constant_level
             center = np.where(history >= config.min_history, level, np.nan)
             spread = np.where(history >= config.min_history, 0.0, np.nan)
@@ -304,7 +307,8 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
     """The bucketed metrics, scored: one row per series x metric x bucket. `novel`: a flagged
     point beyond every value of its series in the SPIKE_NOVELTY_SECONDS before it, in its
     direction (signals: only such a spike opens an incident without persistence); `far`: beyond
-    it by FAR_NOVELTY_MARGIN of its reach (flagged whatever its z, and opens an incident)."""
+    it by FAR_NOVELTY_MARGIN of its reach (flagged whatever its z, and opens an incident);
+    `slow_out`: out in its direction against the slow models too (trailing_baseline)."""
     return (
         ts.transform(lambda df: with_full_bucket_grid(df, bucket_seconds))
         .transform(lambda df: long_series(df, config.min_bucket_requests))

@@ -2,8 +2,9 @@
 
 Each method takes one metric series on a complete bucket grid (NaN = no value in that bucket)
 and returns, for every point, a level (`center`) and a `spread` computed only from points
-strictly before it, so a point is never part of its own baseline. The anomaly stage runs a
-method per series x metric inside a grouped pandas UDF; z = (value - center) / spread.
+strictly before it, so a point is never part of its own baseline (a `Baseline`; a plain pair is
+taken too). The anomaly stage runs a method per series x metric inside a grouped pandas UDF;
+z = (value - center) / spread.
 
 - `mean`: mean and stddev of the trailing window.
 - `robust`: median and 1.4826 x MAD of the trailing window.
@@ -43,10 +44,12 @@ class SeriesContext:
 class Baseline(NamedTuple):
     """What a method says of every point: its level and spread, and for a method with slow models
     (`seasonal`) the point's z against those alone (`slow_z`: the day and the same time of day
-    and week, without the hour model, with the same spread factors; +-inf until a day of history
-    gives a time-of-day model). A run that only persistence opens must reach the threshold there
-    too (anomalies.signals): a shift the hour model flags but the time of day has seen before is
-    routine. None: the method has no slow models, and no run needs that confirmation."""
+    and week, without the hour model, with the same spread factors). Where there is no
+    time-of-day value to judge by (the first day; a time whose earlier days had no value, or were
+    flagged and kept out) it is +-inf the point's way: unjudged, it confirms. A run that only
+    persistence opens must reach the threshold there too (anomalies.signals): a shift the hour
+    model flags but the time of day has seen before is routine. None: the method has no slow
+    models, and no run needs that confirmation."""
 
     center: np.ndarray
     spread: np.ndarray
@@ -340,8 +343,8 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
             slow_z = (values - slow_center) / (slow_spread * spread / model_spread)
             flagged |= sustained(slow_z, held, context.threshold)
             excluded = flagged & (run_position(flagged) <= max_excluded)
-        # Before a day of history the slow models are the day's median alone, which a morning
-        # ramp outruns: there the hour model's word stands unconfirmed.
+        # Without a time-of-day value (the first day above all) the slow models are the day's
+        # median alone, which a morning ramp outruns: there the faster models' word stands.
         slow_z = np.where(np.isnan(season_center), np.inf * np.sign(values - center), slow_z)
     return Baseline(center, spread, slow_z)
 
@@ -372,7 +375,7 @@ def pooled_latency_z(values: np.ndarray, requests: np.ndarray, window: int, meth
         return np.full(len(values), np.nan), np.full(len(values), np.nan)
     pooled = pooled_mean(values, requests, k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        center, spread, slow_z = BASELINE_METHODS[method](pooled, window, context)
+        center, spread, slow_z = Baseline(*BASELINE_METHODS[method](pooled, window, context))
         scale = np.fmax(np.nan_to_num(spread, nan=0.0), np.abs(center) * relative_floor)
         history = window_totals((~np.isnan(pooled)).astype(float), window)
         needed = max(min_history, POOL_MIN_HISTORY_SECONDS // context.bucket_seconds)
