@@ -164,10 +164,23 @@ def shifted(values: np.ndarray, k: int) -> np.ndarray:
     return moved
 
 
+# Each quantile is a pass of pandas' rolling window over the series (most of a long series'
+# scoring time), so a caller asks only for the ones it uses.
+def trailing_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Median of the `window` points before each point (NaN skipped)."""
+    return trailing_quantiles(values, window, (0.5,), MIN_POINTS)[0]
+
+
+def trailing_spread(values: np.ndarray, window: int) -> np.ndarray:
+    """IQR / 1.349 of the `window` points before each point (NaN skipped): a standard deviation
+    that a few outliers do not move."""
+    q1, q3 = trailing_quantiles(values, window, (0.25, 0.75), MIN_POINTS)
+    return (q3 - q1) / NORMAL_IQR
+
+
 def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Median and IQR / 1.349 of the `window` points before each point (NaN skipped)."""
-    q1, median, q3 = trailing_quantiles(values, window, (0.25, 0.5, 0.75), MIN_POINTS)
-    return median, (q3 - q1) / NORMAL_IQR
+    return trailing_median(values, window), trailing_spread(values, window)
 
 
 def same_time_on_previous_days(values: np.ndarray, period: int, days: int = SEASON_DAYS) -> np.ndarray:
@@ -230,8 +243,7 @@ def floored(spread: np.ndarray, center: np.ndarray, floor: float) -> np.ndarray:
 def residual_spread(values: np.ndarray, center: np.ndarray, window: int, floor: float) -> np.ndarray:
     """How well a model's level has explained the `window` points before each point: the IQR of
     their residuals against it (floored), NaN until it has MIN_POINTS of them."""
-    _, spread = trailing_median_and_spread(values - center, window)
-    return floored(spread, center, floor)
+    return floored(trailing_spread(values - center, window), center, floor)
 
 
 def tighter(best: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
@@ -298,7 +310,8 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
       Sundays and Mondays, not against the weekdays (the time of day) or the day before (the day).
       It is also one of the slow models of the sustained rule.
 
-    Points flagged at `context.threshold` leave every window (PASSES rounds), and so do points of a
+    Points flagged at `context.threshold` leave every window (up to PASSES rounds, fewer once a
+    round keeps out the points the one before did), and so do points of a
     sustained shift (`sustained`): every point of the last SUSTAINED_SECONDS beyond the threshold
     against the slow models (day and time of day, without the hour model, which would follow the
     shift and make it look normal within the hour). A run longer than MAX_EXCLUSION_SECONDS stops being
@@ -322,7 +335,7 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
         for _ in range(PASSES):
             normal = np.where(excluded, np.nan, values)
             day_center, day_spread = trailing_median_and_spread(normal, window)
-            hour_center, _ = trailing_median_and_spread(normal, hour)
+            hour_center = trailing_median(normal, hour)
             season_center = same_time_on_previous_days(normal, period)
             center, spread = tighter((day_center, floored(day_spread, day_center, floor)),
                                      (hour_center, residual_spread(normal, hour_center, window, floor)), LOCAL_MARGIN)
@@ -342,7 +355,10 @@ def seasonal_baseline(values: np.ndarray, window: int, context: SeriesContext) -
             # the same factors on the slow models' spread: a shift judged as the point is
             slow_z = (values - slow_center) / (slow_spread * spread / model_spread)
             flagged |= sustained(slow_z, held, context.threshold)
-            excluded = flagged & (run_position(flagged) <= max_excluded)
+            still_excluded = flagged & (run_position(flagged) <= max_excluded)
+            if np.array_equal(still_excluded, excluded):
+                break  # another pass would exclude the same points and compute the same figures
+            excluded = still_excluded
         # Without a time-of-day value (the first day above all) the slow models are the day's
         # median alone, which a morning ramp outruns: there the faster models' word stands.
         slow_z = np.where(np.isnan(season_center), np.inf * np.sign(values - center), slow_z)
