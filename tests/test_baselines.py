@@ -395,3 +395,28 @@ def test_the_slow_models_find_a_daily_job_routine_and_say_nothing_before_a_day_o
     x[288 * 2 + 200:288 * 2 + 206] += 20
     _, _, slow_z = seasonal_baseline(x, 288, FIVE_MINUTES)
     assert (slow_z[288 * 2 + 200:288 * 2 + 206] >= FIVE_MINUTES.threshold).all()
+
+
+def test_the_exclusion_passes_stop_once_they_keep_out_the_same_points(monkeypatch):
+    """A pass is a dozen rolling windows over the series: a clean one stops before the last
+    pass (its few flagged points are kept out again by the second), and once a pass keeps out
+    the points the one before did, more passes change no figure."""
+    from loganalysis.detect import baselines
+    passes = []
+    real = baselines.same_time_on_previous_days
+    monkeypatch.setattr(baselines, "same_time_on_previous_days",
+                        lambda values, period, *rest: (passes.append(period == 288), real(values, period, *rest))[1])
+    rng = np.random.default_rng(3)
+    t = np.arange(288 * 6)
+    clean = 100 + 50 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 1, len(t))
+    seasonal_baseline(clean.copy(), 288, FIVE_MINUTES)
+    assert sum(passes) < baselines.PASSES
+    stepped = clean.copy()
+    stepped[1000:1030] += 40
+    passes.clear()
+    default = seasonal_baseline(stepped, 288, FIVE_MINUTES)
+    assert sum(passes) >= 2
+    monkeypatch.setattr(baselines, "PASSES", 10)
+    more = seasonal_baseline(stepped, 288, FIVE_MINUTES)
+    for ours, theirs in zip(default, more):
+        np.testing.assert_array_equal(ours, theirs)
