@@ -1,5 +1,6 @@
 """The session's JVM class archive: used when it exists, ignored when it does not, looked up
-per JDK and Spark version; and the java.nio local file system, when its jar is built."""
+per JDK and Spark version; the local JVM's throughput collector; and the java.nio local file
+system, when its jar is built."""
 
 import os
 import shutil
@@ -20,6 +21,12 @@ def test_the_driver_maps_the_class_archive_when_there_is_one(spark):
         assert jvm_option == str(archive)
     else:
         assert jvm_option == ""
+
+
+def test_the_local_jvm_collects_garbage_with_the_parallel_collector(spark):
+    management = spark._jvm.java.lang.management.ManagementFactory
+    names = {bean.getName() for bean in management.getGarbageCollectorMXBeans()}
+    assert names == {"PS Scavenge", "PS MarkSweep"}
 
 
 def test_no_archive_no_option(tmp_path, monkeypatch):

@@ -134,6 +134,11 @@ def get_spark(
     settings.update(local_fs_settings(master))
     if master.startswith("local"):
         settings["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
+        # The one JVM does all the work: a batch wants throughput, and G1's concurrent marking
+        # takes a core from it on a small machine. The parallel collector pauses briefly instead
+        # (default run 73-77 s -> 70-71 s; 10M anomalies 29.8 -> 26.2 s, metrics 53.7 -> 51.2 s;
+        # docs/performance.md). The class archive maps the same with either collector.
+        settings["spark.driver.extraJavaOptions"] += " -XX:+UseParallelGC"
         # Spark packs small files into a task as if opening each cost reading 4 MB (a remote
         # store's latency); a local file opens in microseconds. 1,500 raw-log files of 0.5 MB
         # made 53 validation tasks at the default, 7 at 64 KB (the validated write 11.2 -> 10.4 s).
