@@ -1,7 +1,7 @@
 """NAB-like artificial series of shapes the development half lacks (python artificial.py): every event
 a series without anomalies is false; on the ones with one labelled window, is it caught."""
 import sys
-sys.path.insert(0, "/work/main/docs/research/pipeline_replica")
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 import numpy as np, pandas as pd, nab
 rng = np.random.default_rng(3)
 t = pd.date_range("2014-04-01", periods=4032, freq="5min")
@@ -21,10 +21,10 @@ for i in range(600, 4032):
 labelled = {}
 nojump = np.where((tod > 0.3) & (tod < 0.6), 80.0, 20.0) + rng.normal(0, 2, 4032)
 nojump[3000:3000 + 288][(tod[3000:3288] > 0.3) & (tod[3000:3288] < 0.6)] = 20 + rng.normal(0, 2, ((tod[3000:3288] > 0.3) & (tod[3000:3288] < 0.6)).sum())
-series["daily_nojump"] = nojump; labelled["daily_nojump"] = (t[3000 + 60], t[3000 + 200])
+series["daily_nojump"] = nojump; labelled["daily_nojump"] = (t[3000], t[3053])  # the missing plateau, 10:00-14:25
 jumpsdown = np.where((tod > 0.3) & (tod < 0.6), 80.0, 20.0) + rng.normal(0, 2, 4032)
 m = (tod[3000:3288] > 0.3) & (tod[3000:3288] < 0.6)
-jumpsdown[3000:3288][m] = 5 + rng.normal(0, 2, m.sum()); series["daily_jumpsdown"] = jumpsdown; labelled["daily_jumpsdown"] = (t[3000 + 60], t[3000 + 200])
+jumpsdown[3000:3288][m] = 5 + rng.normal(0, 2, m.sum()); series["daily_jumpsdown"] = jumpsdown; labelled["daily_jumpsdown"] = (t[3000], t[3053])
 probation = t[int(4032 * 0.15)]
 for name, v in series.items():
     df = pd.DataFrame({"timestamp": t, "value": v})
