@@ -17,7 +17,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.detect.baselines import (BASELINE_METHODS, Baseline, SeriesContext, beyond_recent_range,
+from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, baseline_of, beyond_recent_range,
                                         far_beyond_recent_range, pooled_error_z, pooled_latency_z, window_totals)
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
@@ -151,7 +151,7 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
         level = constant_level(values)
         metric = frame["metric"].iloc[0] if "metric" in frame.columns and len(frame) else None
         if level is None:
-            center, spread, slow_z = Baseline(*BASELINE_METHODS[method](values, window_buckets, context))
+            center, spread, slow_z = baseline_of(method, values, window_buckets, context)
         else:  # nothing to model, and no method would flag it: see constant_level
             center = np.where(history >= config.min_history, level, np.nan)
             spread = np.where(history >= config.min_history, 0.0, np.nan)
@@ -303,6 +303,13 @@ def with_flags(series: DataFrame, config: DetectorConfig) -> DataFrame:
     ).withColumn("flagged", F.col("direction").isNotNull())
 
 
+def in_its_direction(up: str, down: str) -> Column:
+    """The flag of the point's own direction (`up` for a point above its baseline, `down` for one
+    below); False for a point that is neither."""
+    direction = F.col("direction")
+    return F.when(direction == "up", F.col(up)).when(direction == "down", F.col(down)).otherwise(F.lit(False))
+
+
 def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> DataFrame:
     """The bucketed metrics, scored: one row per series x metric x bucket. `novel`: a flagged
     point beyond every value of its series in the SPIKE_NOVELTY_SECONDS before it, in its
@@ -315,12 +322,9 @@ def score_series(ts: DataFrame, bucket_seconds: int, config: DetectorConfig) -> 
         .transform(lambda df: with_baseline(df, config, bucket_seconds))
         .transform(lambda df: with_z_score(df, config))
         .transform(lambda df: with_flags(df, config))
-        .withColumn("novel", F.when(F.col("direction") == "up", F.col("new_high"))
-                    .when(F.col("direction") == "down", F.col("new_low")).otherwise(F.lit(False)))
-        .withColumn("far", F.when(F.col("direction") == "up", F.col("far_high"))
-                    .when(F.col("direction") == "down", F.col("far_low")).otherwise(F.lit(False)))
-        .withColumn("slow_out", F.when(F.col("direction") == "up", F.col("slow_high"))
-                    .when(F.col("direction") == "down", F.col("slow_low")).otherwise(F.lit(False)))
+        .withColumn("novel", in_its_direction("new_high", "new_low"))
+        .withColumn("far", in_its_direction("far_high", "far_low"))
+        .withColumn("slow_out", in_its_direction("slow_high", "slow_low"))
         .select(*METRIC_KEYS, "bucket", "bucket_requests", "value", "history", "baseline", "spread",
                 "lower", "upper", "z_score", "bucket_z", "direction", "flagged", "novel", "far", "slow_out")
     )

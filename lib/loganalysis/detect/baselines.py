@@ -391,7 +391,7 @@ def pooled_latency_z(values: np.ndarray, requests: np.ndarray, window: int, meth
         return np.full(len(values), np.nan), np.full(len(values), np.nan)
     pooled = pooled_mean(values, requests, k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        center, spread, slow_z = Baseline(*BASELINE_METHODS[method](pooled, window, context))
+        center, spread, slow_z = baseline_of(method, pooled, window, context)
         scale = np.fmax(np.nan_to_num(spread, nan=0.0), np.abs(center) * relative_floor)
         history = window_totals((~np.isnan(pooled)).astype(float), window)
         needed = max(min_history, POOL_MIN_HISTORY_SECONDS // context.bucket_seconds)
@@ -461,3 +461,9 @@ BASELINE_METHODS: dict[str, BaselineMethod] = {
     "robust": robust_baseline,
     "seasonal": seasonal_baseline,
 }
+
+
+def baseline_of(method: str, values: np.ndarray, window: int, context: SeriesContext) -> Baseline:
+    """The named method's Baseline of `values`; a method that returns a plain (center, spread)
+    pair has no slow models."""
+    return Baseline(*BASELINE_METHODS[method](values, window, context))
