@@ -136,6 +136,13 @@ def test_latency_sums_do_not_depend_on_the_order_spark_adds_them_in(spark):
     assert results == {(2.0, 0.5)}
 
 
+def test_a_latency_sum_past_the_long_range_stops_with_an_error_not_a_wrong_mean(spark):
+    from pyspark.errors import ArithmeticException
+    df = spark.createDataFrame([(5e18,), (5e18,)], "response_time_ms double")
+    with pytest.raises(ArithmeticException, match="OVERFLOW"):
+        df.agg(service_metrics.exact_mean("response_time_ms")).collect()
+
+
 def test_a_buckets_latency_sums_do_not_depend_on_the_order_of_its_records(spark):
     latencies = [1e16, 1.0, -1e16, 1.0, 3.0]
     sums = set()
@@ -193,8 +200,9 @@ def test_top_error_messages_ranks_per_service(spark):
 
 
 def test_top_error_endpoints(spark):
-    top = service_metrics.top_error_endpoints(records(spark, EDGE_ROWS), 5).where("service = 'api'").orderBy("rank").collect()
-    assert [(r.endpoint, r.requests, r.errors_5xx) for r in top] == [("/a", 3, 1), ("/b", 3, 1)]
+    top = service_metrics.top_error_endpoints(service_metrics.request_mix(records(spark, EDGE_ROWS)), 5).where("service = 'api'").orderBy("rank").collect()
+    # over environments (the staging /a has no latency) and status codes, from the mix's parts
+    assert [(r.endpoint, r.requests, r.errors_5xx, r.mean_ms) for r in top] == [("/a", 3, 1, 20.0), ("/b", 3, 1, 35.0)]
 
 
 row_strategy = st.tuples(

@@ -144,9 +144,12 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             outputs.write_parquet(service_metrics.timeseries(clean, seconds, failure_levels), paths.metrics.timeseries)
             return seconds
 
-        tables = {paths.metrics.top_error_messages: service_metrics.top_error_messages(clean, top_n, failure_levels),
-                  paths.metrics.top_error_endpoints: service_metrics.top_error_endpoints(clean, top_n, failure_levels),
-                  paths.metrics.traffic: service_metrics.traffic_breakdown(clean, top_n, failure_levels)}
+        def traffic_and_error_endpoints():
+            # Both roll up from the small request mix: computed once, kept for the two writes.
+            mix = service_metrics.request_mix(clean, failure_levels).localCheckpoint()
+            outputs.write_parquet(service_metrics.top_error_endpoints(mix, top_n), paths.metrics.top_error_endpoints)
+            outputs.write_parquet(service_metrics.traffic_breakdown(clean, top_n, failure_levels, mix),
+                                  paths.metrics.traffic)
 
         def message_templates():
             # Masks the messages in one pass, then mines the distinct ones on the driver.
@@ -158,7 +161,10 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             "timeseries": timeseries,
             "summary": summary_and_comparison,
             "templates": message_templates,
-            **{path: partial(outputs.write_parquet, table, path) for path, table in tables.items()},
+            "traffic": traffic_and_error_endpoints,
+            "top error messages": partial(outputs.write_parquet,
+                                          service_metrics.top_error_messages(clean, top_n, failure_levels),
+                                          paths.metrics.top_error_messages),
             "quarantined": quarantine,
             "clean": clean.count,
         })
