@@ -60,3 +60,10 @@ def test_latency_incident_names_the_slow_host_not_the_busy_one(spark):
     top = {(r.dimension, r.rank): r for r in explain.explain(enriched_frame(spark, rows), incidents, 3600).collect()}
     assert top[("host", 1)].value == "h3" and top[("host", 1)].incident_share == 1.0
     assert top[("host", 1)].baseline_share == 0.25
+
+
+def test_the_baseline_is_the_hour_before_or_twelve_buckets_never_more_than_the_window():
+    assert explain.baseline_seconds(60, 86_400) == 3600
+    assert explain.baseline_seconds(3600, 86_400) == 12 * 3600  # hourly buckets: half a day
+    assert explain.baseline_seconds(86_400, 7 * 86_400) == 7 * 86_400  # capped by the window
+    assert explain.baseline_seconds(60, 1800) == 1800

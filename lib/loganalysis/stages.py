@@ -237,7 +237,8 @@ def detect_anomalies(spark: SparkSession, paths: DataPaths, config: anomalies.De
             # From the written records: their z-scores re-read cost less than re-computed.
             outputs.write_parquet(explain.explain(outputs.read_parquet(paths.enriched),
                                                   outputs.read_parquet(paths.anomalies.incidents),
-                                                  config.window_seconds, failure_levels=failure_levels),
+                                                  explain.baseline_seconds(seconds, config.window_seconds),
+                                                  failure_levels=failure_levels),
                                   paths.anomalies.explanations)
 
         # The series are scored (small jobs, mostly Python) while every record is (a pass over

@@ -13,6 +13,18 @@ from loganalysis.metrics.service_metrics import FAILURE_LEVELS, is_failure
 
 DIMENSIONS = ("endpoint", "status_code", "message", "host")
 SLOW_Z = 3.0  # a request this many baseline deviations slower counts as affected by a latency incident
+# What an incident is compared with: the hour before it, or its last 12 buckets where buckets are
+# longer than 5 minutes, never more than the detector's window. The traffic just before an
+# incident has the same daily mix; the detector's day-long window mixed night and day and made
+# the explanations read 8.2M of 10M records (10M bench: 3.6 s -> 1.8 s, 62 of 68 top values the
+# same, the others hosts and status codes shared alike by incident and baseline).
+BASELINE_SECONDS = 3600
+BASELINE_BUCKETS = 12
+
+
+def baseline_seconds(bucket_seconds: int, window_seconds: int) -> int:
+    """How long before an incident its explanation's baseline reaches back."""
+    return min(window_seconds, max(BASELINE_SECONDS, BASELINE_BUCKETS * bucket_seconds))
 
 
 def affected(metrics: Column, failure_levels: Sequence[str] = FAILURE_LEVELS) -> Column:
