@@ -68,6 +68,7 @@ DEFAULT = dict(window_seconds=86400, method="seasonal", threshold=4.0, min_histo
 if __name__ == "__main__":
     series, truth, starts, folder_of = load()
     cfg = {**DEFAULT, **(json.loads(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].startswith("{") else {})}
+    import replica; replica.MERGE_POINTS = cfg.get("merge_points", 0)
     t = time.time()
     incs = {n: detect(df, cfg) for n, df in series.items()}
     s = score(list(series), incs, truth, starts)

@@ -22,6 +22,8 @@ def z_for(values, metric, bucket_seconds, window_seconds, method, threshold, min
 RUN_LOG = None  # a list: every flagged run, opened or not (research)
 CONFIRM = None  # (up, down) bool arrays, set by z_for: a run opened by persistence alone must hold one
 
+MERGE_POINTS = 0  # research: runs of one direction with at most this many scored points between them are one incident
+
 def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence, spike, gap_seconds, novel=None, far=None, bridge=0):
     """list of (start, end, n, peak) like anomalies.signals; `novel` (new high, new low arrays, as
     baselines.beyond_recent_range): a run shorter than `persistence` opens on its spike only when
@@ -60,7 +62,8 @@ def incidents_for(z, buckets, bucket_seconds, direction, threshold, persistence,
                 i += 1
         merged = []
         for r in runs:
-            if merged and (r[0] - merged[-1][1] - 1) * bucket_seconds <= gap_seconds:
+            if merged and ((r[0] - merged[-1][1] - 1) * bucket_seconds <= gap_seconds
+                           or np.count_nonzero(valid[merged[-1][1] + 1:r[0]]) <= MERGE_POINTS):
                 merged[-1][1] = r[1]; merged[-1][2] += r[2]; merged[-1][3] = max(merged[-1][3], r[3])
             else:
                 merged.append(list(r))
