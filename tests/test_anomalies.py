@@ -427,3 +427,28 @@ def test_a_partition_no_series_hashed_to_scores_nothing():
     empty = pd.DataFrame({"epoch": pd.Series([], dtype="int64"), "signal": pd.Series([], dtype=float)})
     assert list(anomalies.baselines_of_partition(iter([empty]), 10, "seasonal", context,
                                                  anomalies.DetectorConfig())) == []
+
+
+def test_a_series_read_hourly_into_five_minute_buckets_is_judged_on_its_hourly_readings():
+    assert anomalies.sampling_step(np.array([3.0, 1.0, 0.0, 2.0])) == 1  # traffic in neighbouring buckets
+    assert anomalies.sampling_step(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])) == 3
+    assert anomalies.sampling_step(np.array([0.0, 5.0, 0.0])) == 1  # one reading: nothing to judge by
+    # a reading that did not come stands for its block as zero requests: block 1 of step 3 here
+    assert list(anomalies.sampled_rows(np.array([1.0, 0, 0, 0, 0, 0, 0, 1, 0]), 3)) == [0, 3, 7]
+    rng = np.random.default_rng(5)
+    hours = 24 * 6
+    readings = 20 + 5 * np.sin(2 * np.pi * np.arange(hours) / 24) + rng.normal(0, 0.5, hours)
+    context = anomalies.SeriesContext(300, 4.0)
+    sparse = np.full(hours * 12, np.nan)
+    sparse[::12] = readings
+    on_grid = baseline_input("mean_ms", sparse, requests=0.0)
+    on_grid.loc[::12, "bucket_requests"] = 1.0
+    out = anomalies.trailing_baseline(on_grid, 288, "seasonal", context)
+    hourly = anomalies.trailing_baseline(baseline_input("mean_ms", readings, requests=1.0), 24, "seasonal",
+                                         anomalies.SeriesContext(3600, 4.0))
+    # the same level, spread and history as the hourly series in hourly buckets
+    for column in ("center", "spread", "history", "slow_high", "far_high"):
+        assert np.array_equal(out[column].to_numpy()[::12], hourly[column].to_numpy(), equal_nan=True), column
+    between = out.drop(index=range(0, hours * 12, 12))
+    assert (between["history"] == 0).all() and between["center"].isna().all() and not between["far_high"].any()
+    assert len(out) == hours * 12 and list(out["epoch"]) == list(on_grid["epoch"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -127,8 +127,54 @@ def long_series(ts: DataFrame, min_bucket_requests: int) -> DataFrame:
     )
 
 
+def sampling_step(requests: np.ndarray) -> int:
+    """How many buckets apart a series' readings come at the closest: 1 for a service's traffic,
+    12 for a metric exported every hour into 5-minute buckets. Fewer than two readings: 1."""
+    with_requests = np.flatnonzero(requests > 0)
+    return int(np.diff(with_requests).min()) if len(with_requests) > 1 else 1
+
+
+def sampled_rows(requests: np.ndarray, step: int) -> np.ndarray:
+    """The series on its own step: per block of `step` buckets from its first, the bucket with
+    requests, or the block's first bucket (a reading that did not come: zero requests). No
+    block holds two buckets with requests when `step` is sampling_step's."""
+    blocks = np.arange(len(requests)) // step
+    with_requests = requests > 0
+    first_of_block = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
+    chosen = first_of_block.copy()
+    reading = np.flatnonzero(with_requests)
+    chosen[blocks[reading]] = reading
+    return chosen
+
+
 def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext,
                       config: DetectorConfig | None = None) -> pd.DataFrame:
+    """`baseline_on_grid` for one series x metric on its own step (sampling_step): a series read
+    less often than the bucket (hourly readings in 5-minute buckets) is judged on its readings,
+    so the hour model, the routine and sustained spans and the novelty ranges mean the times
+    they say and not eleven empty buckets in twelve; its buckets between readings are unscored
+    (history 0). A service's traffic, with requests in neighbouring buckets, is on the grid as is."""
+    frame = frame.sort_values("epoch").reset_index(drop=True)
+    requests = frame["bucket_requests"].to_numpy(dtype=float)
+    step = sampling_step(requests)
+    if step == 1:
+        return pd.concat([frame, baseline_on_grid(frame, window_buckets, method, context, config)], axis=1)
+    rows = sampled_rows(requests, step)
+    on_step = baseline_on_grid(frame.iloc[rows].reset_index(drop=True), max(window_buckets // step, 1), method,
+                               replace(context, bucket_seconds=context.bucket_seconds * step), config)
+    return pd.concat([frame, pd.DataFrame({column: placed(values.to_numpy(), rows, len(frame))
+                                           for column, values in on_step.items()})], axis=1)
+
+
+def placed(values: np.ndarray, rows: np.ndarray, length: int) -> np.ndarray:
+    """`values` at `rows` of an array of `length`; elsewhere NaN, or 0 / False for counts and flags."""
+    out = np.zeros(length, values.dtype) if values.dtype.kind in "biu" else np.full(length, np.nan)
+    out[rows] = values
+    return out
+
+
+def baseline_on_grid(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext,
+                     config: DetectorConfig | None = None) -> pd.DataFrame:
     """Level and spread of the `window_buckets` points before each point of one series, by the
     named method, plus the window's pooled error rate and `pooled_z`: for mean_ms and the error
     rate, the z of the last baselines.POOL_SECONDS of requests together (null for other metrics,
@@ -137,12 +183,12 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
     (baselines.Baseline.slow_z, or for mean_ms its pooled mean's), what a run only persistence
     opens must hold (always true for a method without slow models and for the error rate).
 
-    Runs per series in the stage's pandas UDF (baselines_of_partition): the bucket grid is
-    complete, so the trailing time window is exactly the previous `window_buckets` rows, and
-    numpy works on all windows at once instead of Spark recomputing a sliding frame per row.
+    Runs per series in the stage's pandas UDF (baselines_of_partition, through trailing_baseline):
+    `frame` is sorted and its grid complete, so the trailing time window is exactly the previous
+    `window_buckets` rows, and numpy works on all windows at once instead of Spark recomputing a
+    sliding frame per row. Returns the added columns only, row for row.
     """
     config = config or DetectorConfig()
-    frame = frame.sort_values("epoch")
     values = frame["signal"].to_numpy(dtype=float, na_value=np.nan)
     counted = ~np.isnan(values)
     history = window_totals(counted.astype(float), window_buckets).round().astype(np.int64)
@@ -183,10 +229,9 @@ def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, con
         else:
             far_high, far_low = far_beyond_recent_range(values, novelty_window, FAR_NOVELTY_MARGIN,
                                                         FAR_NOVELTY_MIN_SPAN_SECONDS // context.bucket_seconds)
-    added = pd.DataFrame({"history": history, "center": center, "spread": spread, "pooled_rate": pooled,
-                          "pooled_z": pooled_z, "new_high": new_high, "new_low": new_low,
-                          "far_high": far_high, "far_low": far_low, "slow_high": slow_high, "slow_low": slow_low})
-    return pd.concat([frame.reset_index(drop=True), added], axis=1)  # one step: `assign` copies per column
+    return pd.DataFrame({"history": history, "center": center, "spread": spread, "pooled_rate": pooled,
+                         "pooled_z": pooled_z, "new_high": new_high, "new_low": new_low,
+                         "far_high": far_high, "far_low": far_low, "slow_high": slow_high, "slow_low": slow_low})
 
 
 def constant_level(values: np.ndarray) -> float | None:
