@@ -3,7 +3,9 @@ import sys, json, time
 from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
+import replica
 from replica import z_for, incidents_for, merge_into_events
+from loganalysis.detect.anomalies import placed, sampled_rows, sampling_step
 from loganalysis.detect import evaluate, reference
 from loganalysis.detect.baselines import beyond_recent_range, far_beyond_recent_range
 from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS, FAR_NOVELTY_MARGIN, FAR_NOVELTY_MIN_SPAN_SECONDS
@@ -31,15 +33,25 @@ def detect(df, cfg):
     g = g.reindex(grid)
     req = g["count"].fillna(0).to_numpy(float)
     vals = np.where(req >= 1, g["mean"], np.nan).astype(float)
+    # anomalies.trailing_baseline: scored on the series' own step (hourly readings: one row an hour)
+    step = sampling_step(req)
+    rows = sampled_rows(req, step)
+    on_step = BUCKET * step
     out = []
     metrics = {"requests": req, "mean_ms": vals} if cfg.get("requests", True) else {"mean_ms": vals}
     for metric, v in metrics.items():
-        z = z_for(v, metric, BUCKET, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
+        v = v[rows]
+        z = z_for(v, metric, on_step, cfg["window_seconds"], cfg["method"], cfg["threshold"], cfg["min_history"], cfg["relative_floor"])
         days = cfg.get("spike_novelty_days")
-        novel = beyond_recent_range(v, int(days * 86400 // BUCKET)) if days else None
-        far = (far_beyond_recent_range(v, int(cfg["far_days"] * 86400 // BUCKET), cfg["far_margin"],
-                                       int(cfg["far_min_span_seconds"] // BUCKET))
+        novel = beyond_recent_range(v, int(days * 86400 // on_step)) if days else None
+        far = (far_beyond_recent_range(v, int(cfg["far_days"] * 86400 // on_step), cfg["far_margin"],
+                                       int(cfg["far_min_span_seconds"] // on_step))
                if cfg.get("far_margin") is not None else None)
+        # back on the grid: runs and merging count the grid's scored points, as signals does
+        z = placed(z, rows, len(req))
+        novel, far = [None if f is None else tuple(placed(a, rows, len(req)) for a in f) for f in (novel, far)]
+        if replica.CONFIRM is not None:
+            replica.CONFIRM = tuple(placed(a, rows, len(req)) for a in replica.CONFIRM)
         for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg.get("same_dir_gap_seconds") or cfg["merge_gap_seconds"], novel, far, cfg.get("bridge", 0)):
             # anomalies.is_surge: a request count above normal, alone, is no incident (tagged here, dropped in score)
             out.append(dict(metric="requests_up" if metric == "requests" and d == "up" else metric, start=s, end=e))
