@@ -138,12 +138,9 @@ def sampled_rows(requests: np.ndarray, step: int) -> np.ndarray:
     """The series on its own step: per block of `step` buckets from its first, the bucket with
     requests, or the block's first bucket (a reading that did not come: zero requests). No
     block holds two buckets with requests when `step` is sampling_step's."""
-    blocks = np.arange(len(requests)) // step
-    with_requests = requests > 0
-    first_of_block = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
-    chosen = first_of_block.copy()
-    reading = np.flatnonzero(with_requests)
-    chosen[blocks[reading]] = reading
+    chosen = np.arange(0, len(requests), step)
+    reading = np.flatnonzero(requests > 0)
+    chosen[reading // step] = reading
     return chosen
 
 
