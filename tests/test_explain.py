@@ -38,14 +38,31 @@ def test_error_incident_names_the_failing_endpoint(spark):
 
 def test_hundreds_of_incidents_do_not_overflow_the_filter(spark):
     """A noisy series can have hundreds of incidents; the record filter must still build."""
-    rows = [dict(timestamp=T0 + timedelta(minutes=m), service="api", environment="prod", endpoint="/a",
-                 status_code=500, host="h", message="m") for m in range(5)]
+    rows = [dict(timestamp=T0 + timedelta(minutes=m), service="api", environment="prod",
+                 endpoint="/a" if m >= 0 else "/b", status_code=500, host="h", message="m") for m in range(-1, 5)]
     incidents = incidents_frame(spark, [(f"i{k}", "api", "prod", "error_rate", T0 + timedelta(minutes=k),
                                          T0 + timedelta(minutes=k, seconds=30)) for k in range(600)])
     explained = {r.incident_id for r in explain.explain(enriched_frame(spark, rows), incidents, 60).collect()}
-    # Each of i0..i4 holds one record, and every record looks alike: only i0, with no baseline
-    # record before it, has anything over-represented.
+    # Each of i0..i4 holds one record of /a, and so does the minute before it, except for i0,
+    # whose minute before is /b: only i0 has anything over-represented.
     assert explained == {"i0"}
+
+
+def test_nothing_is_claimed_without_a_baseline_or_of_a_field_the_records_lack(spark):
+    """A CSV series' records carry no endpoint, host or message; after a gap in a sparse series
+    the hour before an incident holds no records at all."""
+    rows = [dict(timestamp=T0 + timedelta(minutes=m), service="api", environment="prod", status_code=200)
+            for m in range(0, 60, 10)]
+    rows += [dict(timestamp=T0 + timedelta(hours=3, minutes=m), service="api", environment="prod",
+                  status_code=503) for m in range(5)]
+    incidents = incidents_frame(spark, [("after_gap", "api", "prod", "error_rate", T0 + timedelta(hours=3),
+                                         T0 + timedelta(hours=3, minutes=5)),
+                                        ("in_traffic", "api", "prod", "error_rate", T0 + timedelta(minutes=30),
+                                         T0 + timedelta(minutes=31))])
+    rows += [dict(timestamp=T0 + timedelta(minutes=30, seconds=5), service="api", environment="prod", status_code=503)]
+    found = {(r.incident_id, r.dimension, r.value)
+             for r in explain.explain(enriched_frame(spark, rows), incidents, 3600).collect()}
+    assert found == {("in_traffic", "status_code", "503")}
 
 
 def test_latency_incident_names_the_slow_host_not_the_busy_one(spark):

@@ -94,14 +94,16 @@ def explain(enriched: DataFrame, incidents: DataFrame, baseline_seconds: int, to
     # Shares within one incident and dimension: the frame is the whole group on purpose.
     group = W.partitionBy("incident_id", "dimension").rowsBetween(W.unboundedPreceding, W.unboundedFollowing)
     ranked = W.partitionBy("incident_id", "dimension").orderBy(F.col("excess_share").desc(), "value")
-    # An incident can have no affected requests (no record slow enough), a series no baseline
-    # traffic: try_divide makes those shares null instead of failing the stage.
+    # An incident can have no affected requests (no record slow enough), or no traffic in its
+    # baseline (a sparse series after a gap): try_divide makes those shares null, and an incident
+    # with nothing to compare with is not explained ("100% vs 0%" of everything says nothing).
     incident_share = F.try_divide("incident_requests", F.sum("incident_requests").over(group))
-    baseline_share = F.coalesce(F.try_divide("baseline_requests", F.sum("baseline_requests").over(group)), F.lit(0.0))
+    baseline_share = F.try_divide("baseline_requests", F.sum("baseline_requests").over(group))
     return (
         counts.select("*", incident_share.alias("incident_share"), baseline_share.alias("baseline_share"),
                       (incident_share - baseline_share).alias("excess_share"))
-        .where(F.col("excess_share") > 0)
+        # a field the records do not carry (a CSV series has no endpoint) is no explanation
+        .where((F.col("excess_share") > 0) & F.col("value").isNotNull())
         .select("incident_id", "dimension", F.row_number().over(ranked).alias("rank"), "value", "incident_requests",
                 "incident_share", "baseline_share", "excess_share")
         .where(F.col("rank") <= top)
