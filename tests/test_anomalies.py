@@ -430,25 +430,43 @@ def test_a_partition_no_series_hashed_to_scores_nothing():
 
 
 def test_a_series_read_hourly_into_five_minute_buckets_is_judged_on_its_hourly_readings():
-    assert anomalies.sampling_step(np.array([3.0, 1.0, 0.0, 2.0])) == 1  # traffic in neighbouring buckets
-    assert anomalies.sampling_step(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])) == 3
-    assert anomalies.sampling_step(np.array([0.0, 5.0, 0.0])) == 1  # one reading: nothing to judge by
+    assert anomalies.sampling_step(np.array([3.0, 1.0, 0.0, 2.0]), 288) == 1  # traffic in neighbouring buckets
+    assert anomalies.sampling_step(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]), 288) == 3
+    assert anomalies.sampling_step(np.array([1.0] + [0.0] * 10 + [1.0]), 288) == 9  # 11: a day is 288 / 9 steps
+    assert anomalies.sampling_step(np.array([0.0, 5.0, 0.0]), 288) == 1  # one reading: nothing to judge by
     # a reading that did not come stands for its block as zero requests: block 1 of step 3 here
     assert list(anomalies.sampled_rows(np.array([1.0, 0, 0, 0, 0, 0, 0, 1, 0]), 3)) == [0, 3, 7]
     rng = np.random.default_rng(5)
     hours = 24 * 6
     readings = 20 + 5 * np.sin(2 * np.pi * np.arange(hours) / 24) + rng.normal(0, 0.5, hours)
-    context = anomalies.SeriesContext(300, 4.0)
+    readings[100:104] += 15  # four hours out of line
     sparse = np.full(hours * 12, np.nan)
     sparse[::12] = readings
     on_grid = baseline_input("mean_ms", sparse, requests=0.0)
     on_grid.loc[::12, "bucket_requests"] = 1.0
-    out = anomalies.trailing_baseline(on_grid, 288, "seasonal", context)
+    out = anomalies.trailing_baseline(on_grid, 288, "seasonal", anomalies.SeriesContext(300, 4.0))
     hourly = anomalies.trailing_baseline(baseline_input("mean_ms", readings, requests=1.0), 24, "seasonal",
                                          anomalies.SeriesContext(3600, 4.0))
-    # the same level, spread and history as the hourly series in hourly buckets
+    # one row an hour, with the level, spread and flags of the same readings in hourly buckets
+    assert list(out["epoch"]) == list(on_grid["epoch"].iloc[::12])
     for column in ("center", "spread", "history", "slow_high", "far_high"):
-        assert np.array_equal(out[column].to_numpy()[::12], hourly[column].to_numpy(), equal_nan=True), column
-    between = out.drop(index=range(0, hours * 12, 12))
-    assert (between["history"] == 0).all() and between["center"].isna().all() and not between["far_high"].any()
-    assert len(out) == hours * 12 and list(out["epoch"]) == list(on_grid["epoch"])
+        assert np.array_equal(out[column].to_numpy(), hourly[column].to_numpy(), equal_nan=True), column
+    z = (out["signal"] - out["center"]) / out["spread"]
+    assert (z.iloc[100:104] >= 4).all() and (z.iloc[30:100].abs() < 4).all()
+
+
+def test_an_hourly_series_scores_its_readings_only_and_a_missing_one_as_no_requests(spark):
+    buckets = [T0 + timedelta(minutes=12 * h) for h in range(80) if h != 50]  # a reading every 12 minutes
+    values = [100.0 + (60.0 if 60 <= h < 64 else 0.0) + (h % 3) for h in range(80) if h != 50]
+    rows = [("svc", "prod", b, BUCKET, 1, 0, 0.0, v, None) for b, v in zip(buckets, values)]
+    ts = spark.createDataFrame(rows, "service string, environment string, bucket timestamp, bucket_seconds int, "
+                                     "requests long, errors_5xx long, error_rate double, mean_ms double, p95_ms double")
+    config = anomalies.DetectorConfig(window_seconds=24 * 12 * BUCKET, min_history=5, min_bucket_requests=1,
+                                      method="robust")
+    scored = anomalies.score_series(ts, BUCKET, config)
+    requests = scored.where("metric = 'requests'").orderBy("bucket").toPandas()
+    # every 12th minute of the grid, the missing reading included as a bucket without requests
+    assert len(requests) == 80 and (requests["bucket"].diff().dropna() == timedelta(minutes=12)).all()
+    assert requests.loc[requests["bucket"] == T0 + timedelta(minutes=600), "value"].tolist() == [0.0]
+    found = anomalies.signals(scored.where("metric = 'mean_ms'"), BUCKET, persistence=3).toPandas()
+    assert [(s, b) for s, b in zip(found["start"], found["buckets"])] == [(T0 + timedelta(minutes=720), 4)]

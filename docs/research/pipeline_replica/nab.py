@@ -5,7 +5,7 @@ import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 import replica
 from replica import z_for, incidents_for, merge_into_events
-from loganalysis.detect.anomalies import placed, sampled_rows, sampling_step
+from loganalysis.detect.anomalies import sampled_rows, sampling_step
 from loganalysis.detect import evaluate, reference
 from loganalysis.detect.baselines import beyond_recent_range, far_beyond_recent_range
 from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS, FAR_NOVELTY_MARGIN, FAR_NOVELTY_MIN_SPAN_SECONDS
@@ -34,7 +34,7 @@ def detect(df, cfg):
     req = g["count"].fillna(0).to_numpy(float)
     vals = np.where(req >= 1, g["mean"], np.nan).astype(float)
     # anomalies.trailing_baseline: scored on the series' own step (hourly readings: one row an hour)
-    step = sampling_step(req)
+    step = sampling_step(req, 86400 // BUCKET)
     rows = sampled_rows(req, step)
     on_step = BUCKET * step
     out = []
@@ -47,7 +47,7 @@ def detect(df, cfg):
         far = (far_beyond_recent_range(v, int(cfg["far_days"] * 86400 // on_step), cfg["far_margin"],
                                        int(cfg["far_min_span_seconds"] // on_step))
                if cfg.get("far_margin") is not None else None)
-        # back on the grid: runs and merging count the grid's scored points, as signals does
+        # back on the grid's times: runs count scored points and merge by time, as signals does
         z = placed(z, rows, len(req))
         novel, far = [None if f is None else tuple(placed(a, rows, len(req)) for a in f) for f in (novel, far)]
         if replica.CONFIRM is not None:
@@ -55,6 +55,12 @@ def detect(df, cfg):
         for s, e, n, p, d in incidents_for(z, grid, BUCKET, "both", cfg["threshold"], cfg["persistence"], cfg["spike_threshold"], cfg.get("same_dir_gap_seconds") or cfg["merge_gap_seconds"], novel, far, cfg.get("bridge", 0)):
             # anomalies.is_surge: a request count above normal, alone, is no incident (tagged here, dropped in score)
             out.append(dict(metric="requests_up" if metric == "requests" and d == "up" else metric, start=s, end=e))
+    return out
+
+def placed(values, rows, length):
+    """`values` at `rows` of an array of `length`; NaN elsewhere, False for flags (unscored)."""
+    out = np.zeros(length, bool) if values.dtype == bool else np.full(length, np.nan)
+    out[rows] = values
     return out
 
 SURGE_RULE = True  # python nab.py with SURGE_RULE False: the detector before 18ca788

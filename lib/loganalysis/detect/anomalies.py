@@ -17,8 +17,9 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from loganalysis.core.schema import SERIES_KEYS
-from loganalysis.detect.baselines import (BASELINE_METHODS, SeriesContext, baseline_of, beyond_recent_range,
-                                        far_beyond_recent_range, pooled_error_z, pooled_latency_z, window_totals)
+from loganalysis.detect.baselines import (BASELINE_METHODS, SEASON_SECONDS, SeriesContext, baseline_of,
+                                        beyond_recent_range, far_beyond_recent_range, pooled_error_z,
+                                        pooled_latency_z, window_totals)
 
 SCORED_METRICS = ("requests", "error_rate", "mean_ms", "p95_ms")
 METRIC_KEYS = [*SERIES_KEYS, "metric"]
@@ -127,17 +128,25 @@ def long_series(ts: DataFrame, min_bucket_requests: int) -> DataFrame:
     )
 
 
-def sampling_step(requests: np.ndarray) -> int:
-    """How many buckets apart a series' readings come at the closest: 1 for a service's traffic,
-    12 for a metric exported every hour into 5-minute buckets. Fewer than two readings: 1."""
+def sampling_step(requests: np.ndarray, buckets_a_day: int) -> int:
+    """How many buckets make one step of a series: the fewest buckets between two of its readings
+    (buckets with requests), lowered to a divisor of `buckets_a_day` so that a day is a whole
+    number of steps and the same time of day stays in step. 1 for a service's traffic (requests
+    in neighbouring buckets), 12 for a metric exported hourly into 5-minute buckets; 1 with
+    fewer than two readings. A single pair of readings closer than the rest decides it: a
+    series read hourly with one reading a minute late keeps the grid's step."""
     with_requests = np.flatnonzero(requests > 0)
-    return int(np.diff(with_requests).min()) if len(with_requests) > 1 else 1
+    if len(with_requests) < 2:
+        return 1
+    fewest = int(np.diff(with_requests).min())
+    return max(d for d in range(1, fewest + 1) if buckets_a_day % d == 0)
 
 
 def sampled_rows(requests: np.ndarray, step: int) -> np.ndarray:
     """The series on its own step: per block of `step` buckets from its first, the bucket with
     requests, or the block's first bucket (a reading that did not come: zero requests). No
-    block holds two buckets with requests when `step` is sampling_step's."""
+    block holds two buckets with requests when `step` is at most the fewest buckets between
+    two readings (sampling_step)."""
     chosen = np.arange(0, len(requests), step)
     reading = np.flatnonzero(requests > 0)
     chosen[reading // step] = reading
@@ -146,28 +155,22 @@ def sampled_rows(requests: np.ndarray, step: int) -> np.ndarray:
 
 def trailing_baseline(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext,
                       config: DetectorConfig | None = None) -> pd.DataFrame:
-    """`baseline_on_grid` for one series x metric on its own step (sampling_step): a series read
-    less often than the bucket (hourly readings in 5-minute buckets) is judged on its readings,
-    so the hour model, the routine and sustained spans and the novelty ranges mean the times
-    they say and not eleven empty buckets in twelve; its buckets between readings are unscored
-    (history 0). A service's traffic, with requests in neighbouring buckets, is on the grid as is."""
+    """`baseline_on_grid` for one series x metric on its own step (sampling_step). A series read
+    less often than the bucket (hourly readings in 5-minute buckets) keeps one row a step, so
+    its windows and spans are counted in its readings: the day is 24 of them, not 288 buckets
+    of which 264 are empty, and the hour model, the routine and sustained spans and the
+    novelty ranges cover the time they say (shrunk to one reading where they are shorter than
+    a step). The empty buckets between its readings are left out of the scored series, with
+    nothing to score or draw. A service's traffic, with requests in neighbouring buckets, is on
+    the grid as is."""
     frame = frame.sort_values("epoch").reset_index(drop=True)
     requests = frame["bucket_requests"].to_numpy(dtype=float)
-    step = sampling_step(requests)
-    if step == 1:
-        return pd.concat([frame, baseline_on_grid(frame, window_buckets, method, context, config)], axis=1)
-    rows = sampled_rows(requests, step)
-    on_step = baseline_on_grid(frame.iloc[rows].reset_index(drop=True), max(window_buckets // step, 1), method,
-                               replace(context, bucket_seconds=context.bucket_seconds * step), config)
-    return pd.concat([frame, pd.DataFrame({column: placed(values.to_numpy(), rows, len(frame))
-                                           for column, values in on_step.items()})], axis=1)
-
-
-def placed(values: np.ndarray, rows: np.ndarray, length: int) -> np.ndarray:
-    """`values` at `rows` of an array of `length`; elsewhere NaN, or 0 / False for counts and flags."""
-    out = np.zeros(length, values.dtype) if values.dtype.kind in "biu" else np.full(length, np.nan)
-    out[rows] = values
-    return out
+    step = sampling_step(requests, max(SEASON_SECONDS // context.bucket_seconds, 1))
+    if step > 1:
+        frame = frame.iloc[sampled_rows(requests, step)].reset_index(drop=True)
+        window_buckets = max(window_buckets // step, 1)
+        context = replace(context, bucket_seconds=context.bucket_seconds * step)
+    return pd.concat([frame, baseline_on_grid(frame, window_buckets, method, context, config)], axis=1)
 
 
 def baseline_on_grid(frame: pd.DataFrame, window_buckets: int, method: str, context: SeriesContext,

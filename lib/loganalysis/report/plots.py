@@ -120,17 +120,22 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
         colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
         least = (pd.Timestamp(end) - pd.Timestamp(start)) / 300  # a bar never thinner than this
         room = (pd.Timestamp(end) - pd.Timestamp(start)) * LABEL_SHARE
-        next_start = (incidents.assign(_row=series.to_numpy()).sort_values("start")
-                      .groupby("_row")["start"].shift(-1).reindex(incidents.index))
-        for name, incident, following in zip(series, incidents.itertuples(), next_start):
-            group = str(getattr(incident, color_by))
+        in_time = incidents.assign(timeline_row=series.to_numpy()).sort_values("start", kind="stable")
+        next_start = in_time.groupby("timeline_row")["start"].shift(-1)
+        taken = {}  # per row: where its last bar or label drawn ends; labels never overprint
+        for incident, following in zip(in_time.itertuples(), next_start):
+            name, group = incident.timeline_row, str(getattr(incident, color_by))
             ax.barh(rows[name], max(incident.end - incident.start, least), left=incident.start,
                     color=colors[group], height=0.6, label=group)
             text = f"{group} {_short(getattr(incident, label))}"
+            free_from = taken.get(name, pd.Timestamp.min)
             if pd.Timestamp(end) - incident.end < room:  # no room on the right: the label goes left of the bar
-                ax.text(incident.start, rows[name], text + "  ", va="center", ha="right", fontsize=9)
-            elif pd.isna(following) or following - incident.end > room:  # labels never overprint
+                if incident.start - room >= free_from:
+                    ax.text(incident.start, rows[name], text + "  ", va="center", ha="right", fontsize=9)
+            elif pd.isna(following) or following - incident.end > room:
                 ax.text(incident.end, rows[name], "  " + text, va="center", fontsize=9)
+                free_from = incident.end + room
+            taken[name] = max(free_from, incident.end)
         _legend_once(ax, title=color_by)
         ax.set_yticks(list(rows.values()), list(rows))
         ax.invert_yaxis()
