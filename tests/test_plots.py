@@ -159,6 +159,7 @@ def test_timeline_labels_do_not_overprint_the_next_incident_on_their_row():
     texts = [t.get_text().strip() for t in fig.get_axes()[0].texts]
     assert sorted(texts) == ["major x2", "major x3", "major x4"]  # x1 would run into x2
     # near the right edge labels go left of their bars: only the first of a close run has room
+    t0 = t0.tz_localize("UTC")  # as the stages' timestamps come
     incidents["start"] = [t0 + pd.Timedelta(hours=h) for h in (46, 46.5, 47, 47)]
     incidents["end"] = incidents["start"] + pd.Timedelta(minutes=10)
     fig = plots.incident_timeline(incidents, t0, t0 + pd.Timedelta(hours=48), "t", color_by="severity",

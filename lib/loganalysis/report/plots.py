@@ -102,7 +102,9 @@ def template_lines(timeline: pd.DataFrame) -> plt.Figure:
                            "hour", "lines", "template", "Log lines per hour by message template", "lines per hour")
 
 
-LABEL_SHARE = 0.14  # of the time axis a bar's label needs before the next bar on its row
+# Of the time axis, what one character of a bar's label takes (9 pt on the 12-inch chart, its
+# legend beside it): a label needs this times its length before the next bar on its row.
+LABEL_CHAR_SHARE = 0.0095
 
 
 def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by: str = "kind",
@@ -119,7 +121,7 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
         groups = sorted(incidents[color_by].astype(str).unique())
         colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
         least = (pd.Timestamp(end) - pd.Timestamp(start)) / 300  # a bar never thinner than this
-        room = (pd.Timestamp(end) - pd.Timestamp(start)) * LABEL_SHARE
+        span = pd.Timestamp(end) - pd.Timestamp(start)
         in_time = incidents.assign(timeline_row=series.to_numpy()).sort_values("start", kind="stable")
         next_start = in_time.groupby("timeline_row")["start"].shift(-1)
         taken = {}  # per row: where its last bar or label drawn ends; labels never overprint
@@ -128,7 +130,8 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
             ax.barh(rows[name], max(incident.end - incident.start, least), left=incident.start,
                     color=colors[group], height=0.6, label=group)
             text = f"{group} {_short(getattr(incident, label))}"
-            free_from = taken.get(name, pd.Timestamp.min)
+            room = span * LABEL_CHAR_SHARE * (len(text) + 2)
+            free_from = taken.get(name, incident.start - room)  # a row's first label is free
             if pd.Timestamp(end) - incident.end < room:  # no room on the right: the label goes left of the bar
                 if incident.start - room >= free_from:
                     ax.text(incident.start, rows[name], text + "  ", va="center", ha="right", fontsize=9)
