@@ -52,7 +52,8 @@ def test_published_detectors_score_as_published(detector):
 def test_nab_profile_scores_above_nab_windowed_gaussian(spark, tmp_path):
     """params/nab_example.yaml through the runner, scored with the same windows and probation as
     NAB's windowed Gaussian (the z-score detector of the published set): a higher F1 with fewer
-    false events, and every published detector listed beside it in the stage's evaluation."""
+    false events, at least 0.70, and every published detector listed beside it in the stage's
+    evaluation."""
     result = run_pipeline(profile_in(tmp_path, "nab_example"), tmp_path / "reports", "nab")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -63,5 +64,6 @@ def test_nab_profile_scores_above_nab_windowed_gaussian(spark, tmp_path):
     assert ours["truth_windows"] == nab["truth_windows"] == 57
     assert ours["f1"] > nab["f1"], (ours, nab)
     assert ours["false_events"] < nab["false_events"], (ours, nab)
+    assert ours["f1"] >= 0.70, ours  # issue #17's bar on the development half (0.7105 on 2026-12-02)
     page = (tmp_path / "reports" / "nab" / "03_detect_anomalies.html").read_text()
     assert all(name in page for name in PUBLISHED), "every published detector is compared"
