@@ -122,8 +122,8 @@ def incident_timeline(incidents: pd.DataFrame, start, end, title: str, color_by:
     else:
         groups = sorted(incidents[color_by].astype(str).unique())
         colors = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
-        least = (pd.Timestamp(end) - pd.Timestamp(start)) / 300  # a bar never thinner than this
         span = pd.Timestamp(end) - pd.Timestamp(start)
+        least = span / 300  # a bar never thinner than this
         in_time = incidents.assign(timeline_row=series.to_numpy()).sort_values("start", kind="stable")
         next_start = in_time.groupby("timeline_row")["start"].shift(-1)
         taken = {}  # per row: where its last bar or label drawn ends; labels never overprint
