@@ -171,6 +171,25 @@ def test_an_input_path_that_is_not_a_file_or_folder_is_refused(tmp_path):
         params.check({"source": "ingest", "input_path": str(fifo)})
 
 
+def test_an_input_folder_without_a_file_the_reader_would_take_is_refused(tmp_path):
+    """Found by the bench: a folder of NAB files one level down, copied flat by mistake, left
+    nothing to read, and stage 02 failed on an empty Parquet folder instead."""
+    (tmp_path / "_SUCCESS").write_text("")
+    (tmp_path / ".hidden.csv").write_text("timestamp,value\n")
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "notes.txt").write_text("x\n")
+    ingest = {"source": "ingest", "input_path": str(tmp_path), "input_format": "csv_series"}
+    with pytest.raises(params.ParameterError, match=r"holds no file matching file_glob '\*.csv'"):
+        params.check({**ingest, "file_glob": "*.csv"})
+    params.check(ingest)  # no glob: nested/notes.txt is a file the reader takes
+    (tmp_path / "nested" / "series.csv").write_text("timestamp,value\n")
+    params.check({**ingest, "file_glob": "*.csv"})  # found one level down, as Spark reads recursively
+    (tmp_path / "nested" / "notes.txt").unlink()
+    (tmp_path / "nested" / "series.csv").unlink()
+    with pytest.raises(params.ParameterError, match=r"holds no file \("):
+        params.check(ingest)
+
+
 def _cli(tmp_path, settings=None, text=None, *extra):
     """The runner on a params file written in tmp_path; its result and what it left in tmp_path."""
     profile = tmp_path / "p.yaml"

@@ -110,17 +110,29 @@ def test_the_metrics_stage_puts_every_line_in_clean_logs_or_quarantine(spark, tm
     paths = DataPaths(str(tmp_path))
     write_raw(tmp_path / "raw_logs", "\n".join(text for text, _ in cases) + "\n \n\n")  # blank lines: no records
 
-    counts = stages.compute_metrics(spark, paths, 60, 5)
-
     rejected = sorted(reason for _, reason in cases if reason)
+    if len(rejected) == len(cases):
+        # Nothing to analyse: said with the commonest reasons, the quarantine published to read.
+        with pytest.raises(validation.NoCleanRecords, match=r"every line was quarantined \(commonest reasons: "
+                                                             r"\w+:?\w* \d"):
+            stages.compute_metrics(spark, paths, 60, 5)
+    else:
+        counts = stages.compute_metrics(spark, paths, 60, 5)
+        assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected),
+                          "bucket_seconds": 60}
+
     quarantine = read_parquet(spark, paths.quarantine)
     assert quarantine.columns == ["reason", "raw_line", "source_file"]
     assert sorted(r.reason for r in quarantine.collect()) == rejected
     clean = validation.read_clean_records(spark, paths.clean_logs)
     assert sorted(clean.columns) == sorted(LOG_SCHEMA.names)
     assert {(r.service, r.environment) for r in clean.collect()} <= {("api", "prod")}
-    assert counts == {"lines_in": len(cases), "clean": len(cases) - len(rejected), "quarantined": len(rejected),
-                      "bucket_seconds": 60}
+
+
+def test_raw_logs_without_lines_are_refused_by_name(spark, tmp_path):
+    write_raw(tmp_path / "raw_logs", "\n \n")  # blank lines only: no records
+    with pytest.raises(validation.NoCleanRecords, match="the raw logs hold no lines"):
+        stages.compute_metrics(spark, DataPaths(str(tmp_path)), 60, 5)
 
 
 def test_the_timestamp_window_is_the_configured_one(spark, tmp_path):

@@ -168,8 +168,10 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             "quarantined": quarantine,
             "clean": clean.count,
         })
-        return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
-                "quarantined": counts["quarantined"], "bucket_seconds": counts["timeseries"]}
+    # Checked once the outputs are published, so the quarantine that says why is there to read.
+    validation.require_clean_records(spark, paths.quarantine, counts["clean"])
+    return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
+            "quarantined": counts["quarantined"], "bucket_seconds": counts["timeseries"]}
 
 
 def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:

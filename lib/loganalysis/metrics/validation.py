@@ -181,6 +181,23 @@ def read_clean_records(spark: SparkSession, clean_path: str) -> DataFrame:
     return read_parquet(spark, clean_path, LOG_SCHEMA)
 
 
+class NoCleanRecords(ValueError):
+    """The raw logs held no line that passed validation: there is nothing to analyse."""
+
+
+def require_clean_records(spark: SparkSession, quarantine_path: str, clean: int) -> None:
+    """Refuse to go on without clean records, saying why: no lines at all, or every line
+    quarantined (its commonest reasons named)."""
+    if clean:
+        return
+    reasons = quarantine_by_reason(read_parquet(spark, quarantine_path)).limit(3).collect()
+    if not reasons:
+        raise NoCleanRecords("the raw logs hold no lines: check input_path and file_glob (or n_records)")
+    named = ", ".join(f"{row['reason']} {row['lines']:,}" for row in reasons)
+    raise NoCleanRecords(f"no clean records: every line was quarantined (commonest reasons: {named}); "
+                         f"the lines and their reasons are in {quarantine_path}")
+
+
 def reason_category(reason_col: str = "reason") -> Column:
     """`wrong_type:status_code` -> `wrong_type`: the kind of damage, as the generator names it."""
     return F.substring_index(F.col(reason_col), ":", 1)

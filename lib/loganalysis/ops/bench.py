@@ -17,6 +17,8 @@ pipeline's own Spark configuration and stage functions:
                      against the sum of the floors and of the DuckDB steps above
   end to end, N series  the same run with the records spread over N services x 3 environments
                      (at the first size only), each stage against the default topology's
+  end to end, 52 NAB csv  `params/nab_example.yaml` on the 29 NAB series and copies of the 23
+                     largest (at the first size only; when ../shared/data/nab is there)
 Every step compared with another (the stages, their floors, the two summaries) runs in ROUNDS
 alternating rounds; each reports its best run, and the table lists every run beside it.
 Driver peak memory is the Python driver process's resident set, sampled during each step.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -51,6 +54,7 @@ from loganalysis.sources.traffic_plan import DEFAULT_SERVICES
 ENVIRONMENTS = {"prod": 0.7, "staging": 0.2, "dev": 0.1}
 ROUNDS = 2  # alternating rounds of every step compared with another
 MANY_SERVICES = 500  # x 3 environments: the many-series end-to-end run
+NAB_COPIES = 23  # the 29 NAB files and copies of the 23 largest: 52 series, about 350k rows
 PROFILES = Path(__file__).resolve().parents[3] / "params"
 
 
@@ -210,26 +214,21 @@ def many_services(count: int) -> dict:
             for i in range(count)}
 
 
-def end_to_end(n_records: int, work: Path, label: str, spark_master: str, services: dict | None = None) -> dict:
-    """The default profile at `n_records`, run by the runner in its own process; the run's
-    seconds and each stage's, from its manifest."""
-    profile = yaml.safe_load((PROFILES / "default.yaml").read_text())
-    profile.update(n_records=n_records, data_root=str(work / f"run_{label}"), spark_master=spark_master)
-    if services:
-        profile["services"] = services
+def end_to_end(profile: dict, work: Path, label: str, stage: str, records: int) -> dict:
+    """A run of `profile` by the runner, in its own process: its seconds and each stage's, from
+    its manifest."""
     profile_path = work / f"run_{label}.yaml"
     profile_path.write_text(yaml.safe_dump(profile))
     run_id = f"bench-{label}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
     reports = work / "reports"
-    result = {"stage": f"end to end{'' if not services else f', {len(services) * 3} series'}",
-              "records": n_records}
+    result = {"stage": stage, "records": records}
     with measured(result):
         finished = subprocess.run([sys.executable, "-m", "loganalysis", "run", "--params", str(profile_path),
                                    "--reports", str(reports), "--run-id", run_id], capture_output=True, text=True)
     if finished.returncode != 0:
-        raise RuntimeError(f"the end-to-end run failed: {finished.stderr[-2000:]}")
+        raise RuntimeError(f"the end-to-end run {label} failed: {finished.stderr[-2000:]}")
     manifest = json.loads((reports / run_id / "manifest.json").read_text())
-    result["records_per_second"] = round(n_records / result["seconds"])  # the whole run's throughput
+    result["records_per_second"] = round(records / result["seconds"])  # the whole run's throughput
     result["run_seconds"] = manifest["seconds"]
     result["stage_seconds"] = {stage["name"]: stage["seconds"] for stage in manifest["stages"]}
     print(f"  {result['stage']:<18} {result['seconds']:>8.2f} s  " +
@@ -237,24 +236,67 @@ def end_to_end(n_records: int, work: Path, label: str, spark_master: str, servic
     return result
 
 
-def end_to_end_rows(rows: list[dict], n_records: int, work: Path, spark_master: str, many_series: bool) -> list[dict]:
+def default_run(n_records: int, work: Path, label: str, spark_master: str, services: dict | None = None) -> dict:
+    """The default profile at `n_records`, optionally over other `services`, end to end."""
+    profile = yaml.safe_load((PROFILES / "default.yaml").read_text())
+    profile.update(n_records=n_records, data_root=str(work / f"run_{label}"), spark_master=spark_master)
+    if services:
+        profile["services"] = services
+    stage = f"end to end{'' if not services else f', {len(services) * 3} series'}"
+    return end_to_end(profile, work, label, stage, n_records)
+
+
+def nab_based_input(source: Path, target: Path, copies: int = NAB_COPIES) -> int:
+    """Issue #20's small input: the NAB development series (one CSV a series, in folders by
+    kind under `source`) and copies of the `copies` largest under new names, so 29 files make 52
+    series. Returns the data rows (header lines excluded)."""
+    files = sorted(source.rglob("*.csv"))
+    largest = sorted(files, key=lambda path: (-path.stat().st_size, path.name))[:copies]
+    copied = [(path, target / path.relative_to(source)) for path in files]
+    copied += [(path, target / path.relative_to(source).with_name(f"{path.stem}_copy.csv")) for path in largest]
+    for path, destination in copied:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+    return sum(sum(1 for _ in destination.open()) - 1 for _, destination in copied)
+
+
+def nab_based_run(work: Path, spark_master: str) -> dict | None:
+    """`params/nab_example.yaml` on `nab_based_input`, end to end, without its labels and
+    reference detectors (the copies have none); None when the NAB files are not beside the
+    checkout."""
+    profile = yaml.safe_load((PROFILES / "nab_example.yaml").read_text())
+    source = (PROFILES.parent / profile["input_path"]).resolve()
+    if not source.is_dir():
+        print(f"  (no NAB files at {source}: the NAB-based run is left out)", flush=True)
+        return None
+    rows = nab_based_input(source, work / "nab_based_input")
+    series = len(list((work / "nab_based_input").rglob("*.csv")))
+    for key in ("labels_path", "reference_results_path", "reference_events_path"):
+        profile.pop(key, None)
+    profile.update(input_path=str(work / "nab_based_input"), data_root=str(work / "run_nab_based"),
+                   spark_master=spark_master)
+    return end_to_end(profile, work, "nab_based", f"end to end, {series} NAB csv", rows)
+
+
+def end_to_end_rows(rows: list[dict], n_records: int, work: Path, spark_master: str, first_size: bool) -> list[dict]:
     """The whole run at this size beside the sum of its floors and of DuckDB's steps; with
-    `many_series`, the same records over MANY_SERVICES services, each stage as a multiple of
-    the default topology's."""
+    `first_size`, the same records over MANY_SERVICES services, each stage as a multiple of
+    the default topology's, and the small NAB-based input (`nab_based_run`)."""
     by_name = {r["stage"]: r for r in rows}
-    default = end_to_end(n_records, work, f"n{n_records}", spark_master)
+    default = default_run(n_records, work, f"n{n_records}", spark_master)
     floors = by_name["floor: json"]["seconds"] + by_name["floor: parquet"]["seconds"]
     duckdb = by_name["duckdb metrics"]["seconds"] + by_name["duckdb z-scores"]["seconds"]
     default.update(ratio_to_floor=round(default["seconds"] / floors, 2),
                    ratio_to_duckdb=round(default["seconds"] / duckdb, 2),
                    floors_seconds=round(floors, 2), duckdb_seconds=round(duckdb, 2))
     added = [default]
-    if many_series:
-        many = end_to_end(n_records, work, f"n{n_records}_many", spark_master, many_services(MANY_SERVICES))
+    if first_size:
+        many = default_run(n_records, work, f"n{n_records}_many", spark_master, many_services(MANY_SERVICES))
         many["stage_ratio_to_default"] = {name: round(seconds / default["stage_seconds"][name], 2)
                                           for name, seconds in many["stage_seconds"].items()}
         many["ratio_to_default"] = round(many["seconds"] / default["seconds"], 2)
         added.append(many)
+        added += [nab_run] if (nab_run := nab_based_run(work, spark_master)) else []
     return added
 
 
@@ -286,7 +328,7 @@ def run(sizes: list[int], work_dir: str, out_dir: str, spark_master: str = "loca
     for n in sizes:
         print(f"== {n:,} records", flush=True)
         rows = bench_size(spark, n, work)
-        results["sizes"][str(n)] = rows + end_to_end_rows(rows, n, work, spark_master, many_series=n == sizes[0])
+        results["sizes"][str(n)] = rows + end_to_end_rows(rows, n, work, spark_master, first_size=n == sizes[0])
         print_table(results["sizes"][str(n)])
     if len(sizes) > 1:
         small, large = str(sizes[0]), str(sizes[-1])

@@ -8,6 +8,7 @@ wrong types and impossible values, all reported together in one message.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import math
 import os
 import re
@@ -185,7 +186,7 @@ def _cross_checks(effective: dict) -> list[str]:
                         f"a bucket it lets through would not even be flagged")
     path = effective.get("input_path")
     if effective.get("source") == "ingest" and isinstance(path, str):
-        problems += _readable_path_problems("input_path", path)
+        problems += _readable_path_problems("input_path", path) or _input_file_problems(path, effective.get("file_glob"))
     for key in ("labels_path", "reference_results_path", "reference_events_path"):
         if isinstance(effective.get(key), str) and effective[key]:  # empty: not used
             problems += _readable_path_problems(key, effective[key])
@@ -210,6 +211,22 @@ def _readable_path_problems(key: str, path: str) -> list[str]:
     if not os.access(local, os.R_OK | (os.X_OK if os.path.isdir(local) else 0)):
         return [f"{key} {path!r} is not readable"]
     return []
+
+
+def _input_file_problems(path: str, file_glob: Any) -> list[str]:
+    """A local input folder must hold a file the reader will take: Spark skips names starting
+    with `.` or `_` and, with `file_glob`, names that do not match it (a Hadoop glob on the name;
+    one with `{a,b}` alternatives is left to Spark)."""
+    local = _local_path(path)
+    if local is None or not os.path.isdir(local):
+        return []
+    pattern = file_glob if isinstance(file_glob, str) and file_glob and "{" not in file_glob else None
+    for _, _, names in os.walk(local):
+        if any(not name.startswith((".", "_")) and (pattern is None or fnmatch.fnmatchcase(name, pattern))
+               for name in names):
+            return []
+    wanted = f"file matching file_glob {file_glob!r}" if pattern else "file"
+    return [f"input_path {path!r} holds no {wanted} (names starting with '.' or '_' are skipped, as Spark does)"]
 
 
 def data_root_problems(data_root: Any) -> list[str]:
