@@ -1,9 +1,11 @@
 """Service metrics with the DataFrame API: summary, time series, top errors, environments.
 
-Percentiles are exact. The per-service summary uses `percentile` (linear interpolation, numpy's
-default). The per-bucket p95 of the time series is the nearest rank (numpy's "inverted_cdf": a
-latency the bucket actually had) of the bucket's sorted latencies; a bucket holds its own
-latencies while it is aggregated, so its memory grows with its requests, as the summary's does.
+Percentiles are exact. The time series and the summary come from one aggregation that sorts each
+bucket's latencies (`bucket_latencies`): the per-bucket p95 is the nearest rank (numpy's
+"inverted_cdf": a latency the bucket actually had); the per-series percentiles interpolate
+linearly (numpy's default) over all of a series' sorted latencies, as Spark's `percentile` does.
+A bucket holds its own latencies while it is aggregated, and a series' summary all of its own,
+so memory grows with a series' requests.
 """
 
 from __future__ import annotations
@@ -111,30 +113,69 @@ def with_bucket(df: DataFrame, seconds: int, ts_col: str = "timestamp") -> DataF
 
 # ---- metrics ------------------------------------------------------------------------------------
 
-def summarize(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """Per service x environment: volume, failures (5xx, or a failure level: `is_failure`) and
-    4xx counts and rates, latency statistics."""
+def bucket_latencies(records: DataFrame, seconds: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
+    """Per service x environment x bucket: requests, failures (`is_failure`), 4xx, the latency's
+    exact-sum parts and its values, sorted (`_latencies`). The time series and the summary are
+    both read off this one aggregation (`timeseries_of`, `summary_of`): one pass over the records
+    for the two, and the summary's percentiles from arrays already sorted per bucket."""
     latency = F.col("response_time_ms")
+    latency_whole, latency_nanos = exact_sum_parts(latency)
     return (
-        records.groupBy(*SERIES_KEYS)
+        records.transform(lambda df: with_bucket(df, seconds))
+        .groupBy(*SERIES_KEYS, "bucket")
         .agg(
             F.count(F.lit(1)).alias("requests"),
             count_where(is_failure(failure_levels)).alias("errors_5xx"),
             count_where(is_client_error()).alias("errors_4xx"),
-            exact_mean(latency).alias("mean_ms"),
-            F.percentile(latency, list(SUMMARY_PERCENTILES)).alias("_percentiles"),
-            F.max(latency).alias("max_ms"),
+            latency_whole.alias("latency_whole"), latency_nanos.alias("latency_nanos"),
+            # Sorting each bucket's latencies (a few hundred) is exact, and cheaper than
+            # `percentile_approx` at the accuracy an exact-looking p95 needs.
+            F.sort_array(F.collect_list(latency)).alias("_latencies"),
+        )
+    )
+
+
+def interpolated(sorted_values: Column, fraction: float) -> Column:
+    """The `fraction` quantile of an ascending array with linear interpolation, computed as
+    Spark 4's `percentile` computes it (the same doubles, checked on 10M records): position
+    (n - 1) x fraction between its two neighbours. Null for an empty array."""
+    n = F.size(sorted_values)
+    position = (n - 1) * F.lit(fraction)
+    lower, higher = F.floor(position), F.ceil(position)
+    low, high = F.element_at(sorted_values, (lower + 1).cast("int")), F.element_at(sorted_values, (higher + 1).cast("int"))
+    return (F.when(n == 0, F.lit(None).cast("double"))
+            .when((lower == higher) | (low == high), low)
+            .otherwise(low + (position - lower) * (high - low)))
+
+
+def summary_of(buckets: DataFrame) -> DataFrame:
+    """Per service x environment, from `bucket_latencies`: volume, failures (5xx, or a failure
+    level: `is_failure`) and 4xx counts and rates, latency statistics. The percentiles interpolate
+    linearly (numpy's default) over every latency of the series, exactly."""
+    everything = F.sort_array(F.flatten(F.collect_list("_latencies")))
+    return (
+        buckets.groupBy(*SERIES_KEYS)
+        .agg(
+            F.sum("requests").alias("requests"), F.sum("errors_5xx").alias("errors_5xx"),
+            F.sum("errors_4xx").alias("errors_4xx"),
+            F.try_divide(from_exact_parts(F.sum("latency_whole"), F.sum("latency_nanos")),
+                         F.sum(F.size("_latencies"))).alias("mean_ms"),
+            everything.alias("_all"),
         )
         .select(
             *SERIES_KEYS, "requests", "errors_5xx",
             rate("errors_5xx").alias("error_rate_5xx"),
             "errors_4xx", rate("errors_4xx").alias("error_rate_4xx"),
             "mean_ms",
-            *[F.col("_percentiles")[i].alias(f"p{round(p * 100)}_ms")
-              for i, p in enumerate(SUMMARY_PERCENTILES)],
-            "max_ms",
+            *[interpolated(F.col("_all"), p).alias(f"p{round(p * 100)}_ms") for p in SUMMARY_PERCENTILES],
+            F.when(F.size("_all") > 0, F.element_at("_all", -1)).alias("max_ms"),
         )
     )
+
+
+def summarize(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
+    """`summary_of` the records, bucketed by day (any size gives the same summary)."""
+    return summary_of(bucket_latencies(records, 86_400, failure_levels))
 
 
 # `bucket: auto`: the candidates, smallest first, and how much of a series' time range must hold
@@ -184,32 +225,36 @@ def choose_bucket(per_series, min_records: int) -> int:
 
 
 def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency.
+    """`timeseries_of` the records in buckets of `seconds`."""
+    return timeseries_of(bucket_latencies(records, seconds, failure_levels), seconds)
+
+
+def timeseries_of(buckets: DataFrame, seconds: int) -> DataFrame:
+    """Per service x environment x bucket, from `bucket_latencies`: requests, 5xx rate, mean and
+    p95 latency.
 
     Also the additive parts of the latency moments (count, sum, sum of squares), so a later
     stage can roll buckets up into any window's mean and stddev without reading the records.
+    The sums add the sorted latencies in order, so every run writes the same doubles.
     """
-    latency = F.col("response_time_ms")
+    latencies = F.col("_latencies")
     return (
-        records.transform(lambda df: with_bucket(df, seconds))
-        .groupBy(*SERIES_KEYS, "bucket")
-        .agg(
-            F.count(F.lit(1)).alias("requests"),
-            count_where(is_failure(failure_levels)).alias("errors_5xx"),
-            # Sorting each bucket's latencies (a few hundred) is exact, and cheaper than
-            # `percentile_approx` at the accuracy an exact-looking p95 needs. The sums below add
-            # them in that order, so every run writes the same doubles.
-            F.sort_array(F.collect_list(latency)).alias("_latencies"),
-            F.count(latency).alias("latency_count"),
-        )
-        .select("*", sorted_sum(F.col("_latencies")).alias("latency_sum"),
-                sorted_sum(F.col("_latencies"), lambda x: x * x).alias("latency_sum_sq"))
+        buckets.select("*", sorted_sum(latencies).alias("latency_sum"),
+                       sorted_sum(latencies, lambda x: x * x).alias("latency_sum_sq"))
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
                 rate("errors_5xx").alias("error_rate"),
-                F.try_divide("latency_sum", "latency_count").alias("mean_ms"),
-                nearest_rank(F.col("_latencies"), TIMESERIES_PERCENT).alias("p95_ms"),
-                "latency_count", "latency_sum", "latency_sum_sq")
+                F.try_divide("latency_sum", F.size(latencies)).alias("mean_ms"),
+                nearest_rank(latencies, TIMESERIES_PERCENT).alias("p95_ms"),
+                F.size(latencies).cast("long").alias("latency_count"), "latency_sum", "latency_sum_sq")
     )
+
+
+def message_hours_of(mix: DataFrame) -> DataFrame:
+    """`templates.message_hours` rolled up from `request_mix`."""
+    return (mix.where(F.col("message").isNotNull())
+            .groupBy(*SERIES_KEYS, "message", "hour")
+            .agg(F.sum("requests").alias("lines"), F.min("first_seen").alias("first_seen"),
+                 F.max("last_seen").alias("last_seen")))
 
 
 def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
@@ -225,10 +270,15 @@ def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
 
 def top_error_messages(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """The n most frequent messages of failed requests (`is_failure`) per service."""
+    return top_error_messages_of(request_mix(records, failure_levels), n)
+
+
+def top_error_messages_of(mix: DataFrame, n: int) -> DataFrame:
+    """`top_error_messages` from the records' `request_mix`."""
     counts = (
-        records.where(is_failure(failure_levels))
+        mix.where(F.col("errors_5xx") > 0)
         .groupBy("service", "message")
-        .agg(F.count(F.lit(1)).alias("occurrences"))
+        .agg(F.sum("errors_5xx").alias("occurrences"))
     )
     return top_n_per_service(counts, "occurrences", n).select("service", "rank", "message", "occurrences")
 
@@ -241,15 +291,18 @@ def request_measures(failure_levels: Sequence[str] = FAILURE_LEVELS) -> list[Col
 
 
 def request_mix(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """Per service x environment x status code x endpoint x level: `request_measures` and the
-    latency's exact-sum parts and count. Status codes, endpoints and levels have few values a
-    series, so this is a small table (hundreds of rows for millions of records) that the status,
-    endpoint and level breakdowns and the top error endpoints all roll up from: one pass over the
-    records instead of three (and no grouping sets that copy every record once per dimension)."""
+    """Per service x environment x status code x endpoint x level x message x hour:
+    `request_measures`, the latency's exact-sum parts and count, and when the first and last
+    such line was logged. A log repeats itself (10M generated records make 70k rows), so the
+    status, endpoint and level breakdowns, the top error endpoints and messages and the message
+    templates all roll up from this one pass over the records instead of four (and no grouping
+    sets that copy every record once per dimension). Messages with ids in them make it as large
+    as the records, as counting templates per message and hour would be anyway."""
     latency_whole, latency_nanos = exact_sum_parts("response_time_ms")
-    return (records.groupBy(*SERIES_KEYS, *MIX_KEYS)
+    return (records.groupBy(*SERIES_KEYS, *MIX_KEYS, "message", F.date_trunc("hour", "timestamp").alias("hour"))
             .agg(*request_measures(failure_levels), latency_whole.alias("latency_whole"),
-                 latency_nanos.alias("latency_nanos"), F.count("response_time_ms").alias("latency_count")))
+                 latency_nanos.alias("latency_nanos"), F.count("response_time_ms").alias("latency_count"),
+                 F.min("timestamp").alias("first_seen"), F.max("timestamp").alias("last_seen")))
 
 
 def top_error_endpoints(mix: DataFrame, n: int) -> DataFrame:
@@ -271,7 +324,8 @@ def top_error_endpoints(mix: DataFrame, n: int) -> DataFrame:
 
 # What a request breaks down by in the traffic tables: every status code and level is kept,
 # the busiest `n` endpoints and clients per series. All but the clients come from `request_mix`;
-# a series can have thousands of clients, so they are counted on their own.
+# a series can have thousands of clients, so they are counted on their own (in the mix they
+# would multiply its rows by the clients a message and hour have).
 MIX_KEYS = ("status_code", "endpoint", "level")
 BREAKDOWNS = ("status_code", "endpoint", "client_ip", "level")
 TOP_ONLY = ("endpoint", "client_ip")
