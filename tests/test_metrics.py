@@ -71,26 +71,6 @@ def test_summary_matches_pandas_on_edge_cases(spark):
     assert len(actual) == 4
 
 
-def test_summary_percentiles_are_the_doubles_sparks_percentile_gives(spark):
-    """The summary reads its percentiles off the buckets' sorted latencies; they must be the very
-    doubles Spark's `percentile` gives over the records (and the mean and max the plain ones),
-    whatever the bucket size, with ties, nulls and values in many buckets."""
-    rng = np.random.default_rng(7)
-    rows = [("api", "prod", 200, None if i % 17 == 0 else round(float(rng.lognormal(4, 0.8)), int(i % 3) + 1),
-             int(rng.integers(0, 7200)), "ok", "/a") for i in range(5003)]
-    rows += [("tiny", "dev", 200, 10.7, 0, "ok", "/t"), ("tiny", "dev", 200, 10.1, 60, "ok", "/t")]  # p99 tells the formulas apart
-    df = records(spark, rows).repartition(4)
-    expected = (df.groupBy("service", "environment")
-                .agg(F.percentile("response_time_ms", list(service_metrics.SUMMARY_PERCENTILES)).alias("p"),
-                     F.max("response_time_ms").alias("max_ms")).toPandas().set_index("service"))
-    for seconds in (60, 3600, 86_400):
-        actual = service_metrics.summary_of(service_metrics.bucket_latencies(df, seconds)).toPandas().set_index("service")
-        for service in ("api", "tiny"):
-            assert [actual.at[service, column] for column in ("p50_ms", "p95_ms", "p99_ms")] == list(
-                expected.at[service, "p"]), (seconds, service)
-            assert actual.at[service, "max_ms"] == expected.at[service, "max_ms"]
-
-
 def test_rdd_summary_matches_pandas_on_edge_cases(spark, as_clean_logs):
     actual = rdd_summary.summarize_rdd(spark, as_clean_logs(records(spark, EDGE_ROWS).repartition(3)))
     differences = rdd_summary.compare_summaries(pandas_summary(EDGE_ROWS), actual, rtol=1e-12)

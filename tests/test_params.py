@@ -186,8 +186,12 @@ def test_an_input_folder_without_a_file_the_reader_would_take_is_refused(tmp_pat
     params.check({**ingest, "file_glob": "*.csv"})  # found one level down, as Spark reads recursively
     (tmp_path / "nested" / "notes.txt").unlink()
     (tmp_path / "nested" / "series.csv").unlink()
+    (tmp_path / "_temporary").mkdir()  # a folder Spark skips, file and all
+    (tmp_path / "_temporary" / "part-0.csv").write_text("timestamp,value\n")
     with pytest.raises(params.ParameterError, match=r"holds no file \("):
         params.check(ingest)
+    (tmp_path / "linked").symlink_to(tmp_path / "_temporary")  # a linked folder Spark follows
+    params.check({**ingest, "file_glob": "*.csv"})
 
 
 def _cli(tmp_path, settings=None, text=None, *extra):

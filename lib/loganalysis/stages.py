@@ -131,42 +131,52 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
                                   paths.quarantine)
             return outputs.read_parquet(paths.quarantine).count()
 
-        def summary_and_timeseries() -> int:
-            # Both are read off one aggregation of the records by bucket (kept for the two), so
-            # the bucket comes first: choosing it (`auto`, a pass over the records) runs beside
-            # the other metrics, not before them. Returns the size used.
-            seconds = bucket_seconds or service_metrics.auto_bucket_seconds(clean, min_bucket_requests)
-            buckets = service_metrics.bucket_latencies(clean, seconds, failure_levels).localCheckpoint()
-            outputs.write_parquet(service_metrics.timeseries_of(buckets, seconds), paths.metrics.timeseries)
-            outputs.write_parquet(service_metrics.summary_of(buckets), paths.metrics.summary)
+        def summary_and_comparison():
+            outputs.write_parquet(service_metrics.summarize(clean, failure_levels), paths.metrics.summary)
             outputs.write_parquet(service_metrics.environment_comparison(outputs.read_parquet(paths.metrics.summary)),
                                   paths.metrics.environment_comparison)
+
+        def timeseries() -> int:
+            # Only the time series needs the bucket: choosing it (`auto`, a pass over the records)
+            # runs beside the other metrics, not before them. Returns the size used.
+            seconds = bucket_seconds or service_metrics.auto_bucket_seconds(clean, min_bucket_requests)
+            outputs.write_parquet(service_metrics.timeseries(clean, seconds, failure_levels), paths.metrics.timeseries)
             return seconds
 
         def from_the_request_mix():
             # The traffic tables, the top error endpoints and messages and the message templates
-            # all roll up from the request mix: one pass over the records, kept for the four,
-            # which then run side by side (the clients' pass over the records beside the
-            # templates' mining on the driver).
-            mix = service_metrics.request_mix(clean, failure_levels).localCheckpoint()
+            # all roll up from the request mix: one pass over the records, cached for the four
+            # (it spills, and is recomputed if an executor is lost; with ids in the messages it is
+            # as large as the records), which then run side by side: the clients' pass over the
+            # records beside the templates' mining on the driver.
+            mix = service_metrics.request_mix(clean, failure_levels).cache()
+            try:
+                mix.count()  # filled once here, not by four jobs racing to fill it
 
-            def message_templates():
-                totals, per_hour = templates.template_counts_of(spark, service_metrics.message_hours_of(mix))
-                outputs.write_parquet(totals, paths.metrics.message_templates)
-                outputs.write_parquet(per_hour, paths.metrics.template_timeline)
+                def message_templates():
+                    per_message = service_metrics.message_hours_of(mix).cache()  # read twice
+                    try:
+                        totals, per_hour = templates.template_counts_of(spark, per_message)
+                        outputs.write_parquet(totals, paths.metrics.message_templates)
+                        outputs.write_parquet(per_hour, paths.metrics.template_timeline)
+                    finally:
+                        per_message.unpersist()
 
-            side_by_side({
-                "traffic": lambda: outputs.write_parquet(
-                    service_metrics.traffic_breakdown(clean, top_n, failure_levels, mix), paths.metrics.traffic),
-                "templates": message_templates,
-                "top error endpoints": lambda: outputs.write_parquet(
-                    service_metrics.top_error_endpoints(mix, top_n), paths.metrics.top_error_endpoints),
-                "top error messages": lambda: outputs.write_parquet(
-                    service_metrics.top_error_messages_of(mix, top_n), paths.metrics.top_error_messages),
-            })
+                side_by_side({
+                    "traffic": lambda: outputs.write_parquet(
+                        service_metrics.traffic_breakdown(clean, top_n, failure_levels, mix), paths.metrics.traffic),
+                    "templates": message_templates,
+                    "top error endpoints": lambda: outputs.write_parquet(
+                        service_metrics.top_error_endpoints(mix, top_n), paths.metrics.top_error_endpoints),
+                    "top error messages": lambda: outputs.write_parquet(
+                        service_metrics.top_error_messages_of(mix, top_n), paths.metrics.top_error_messages),
+                })
+            finally:
+                mix.unpersist()
 
         counts = side_by_side({
-            "summary and time series": summary_and_timeseries,
+            "timeseries": timeseries,
+            "summary": summary_and_comparison,
             "from the request mix": from_the_request_mix,
             "quarantined": quarantine,
             "clean": clean.count,
@@ -174,7 +184,7 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
     # Checked once the outputs are published, so the quarantine that says why is there to read.
     validation.require_clean_records(spark, paths.quarantine, counts["clean"])
     return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
-            "quarantined": counts["quarantined"], "bucket_seconds": counts["summary and time series"]}
+            "quarantined": counts["quarantined"], "bucket_seconds": counts["timeseries"]}
 
 
 def side_by_side(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:

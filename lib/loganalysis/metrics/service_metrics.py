@@ -1,11 +1,9 @@
 """Service metrics with the DataFrame API: summary, time series, top errors, environments.
 
-Percentiles are exact. The time series and the summary come from one aggregation that sorts each
-bucket's latencies (`bucket_latencies`): the per-bucket p95 is the nearest rank (numpy's
-"inverted_cdf": a latency the bucket actually had); the per-series percentiles interpolate
-linearly (numpy's default) over all of a series' sorted latencies, as Spark's `percentile` does.
-A bucket holds its own latencies while it is aggregated, and a series' summary all of its own,
-so memory grows with a series' requests.
+Percentiles are exact. The per-service summary uses `percentile` (linear interpolation, numpy's
+default). The per-bucket p95 of the time series is the nearest rank (numpy's "inverted_cdf": a
+latency the bucket actually had) of the bucket's sorted latencies; a bucket holds its own
+latencies while it is aggregated, so its memory grows with its requests, as the summary's does.
 """
 
 from __future__ import annotations
@@ -113,69 +111,30 @@ def with_bucket(df: DataFrame, seconds: int, ts_col: str = "timestamp") -> DataF
 
 # ---- metrics ------------------------------------------------------------------------------------
 
-def bucket_latencies(records: DataFrame, seconds: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """Per service x environment x bucket: requests, failures (`is_failure`), 4xx, the latency's
-    exact-sum parts and its values, sorted (`_latencies`). The time series and the summary are
-    both read off this one aggregation (`timeseries_of`, `summary_of`): one pass over the records
-    for the two, and the summary's percentiles from arrays already sorted per bucket."""
+def summarize(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
+    """Per service x environment: volume, failures (5xx, or a failure level: `is_failure`) and
+    4xx counts and rates, latency statistics."""
     latency = F.col("response_time_ms")
-    latency_whole, latency_nanos = exact_sum_parts(latency)
     return (
-        records.transform(lambda df: with_bucket(df, seconds))
-        .groupBy(*SERIES_KEYS, "bucket")
+        records.groupBy(*SERIES_KEYS)
         .agg(
             F.count(F.lit(1)).alias("requests"),
             count_where(is_failure(failure_levels)).alias("errors_5xx"),
             count_where(is_client_error()).alias("errors_4xx"),
-            latency_whole.alias("latency_whole"), latency_nanos.alias("latency_nanos"),
-            # Sorting each bucket's latencies (a few hundred) is exact, and cheaper than
-            # `percentile_approx` at the accuracy an exact-looking p95 needs.
-            F.sort_array(F.collect_list(latency)).alias("_latencies"),
-        )
-    )
-
-
-def interpolated(sorted_values: Column, fraction: float) -> Column:
-    """The `fraction` quantile of an ascending array with linear interpolation, computed as
-    Spark 4's `percentile` computes it (the same doubles, checked on 10M records): position
-    (n - 1) x fraction between its two neighbours. Null for an empty array."""
-    n = F.size(sorted_values)
-    position = (n - 1) * F.lit(fraction)
-    lower, higher = F.floor(position), F.ceil(position)
-    low, high = F.element_at(sorted_values, (lower + 1).cast("int")), F.element_at(sorted_values, (higher + 1).cast("int"))
-    return (F.when(n == 0, F.lit(None).cast("double"))
-            .when((lower == higher) | (low == high), low)
-            .otherwise(low + (position - lower) * (high - low)))
-
-
-def summary_of(buckets: DataFrame) -> DataFrame:
-    """Per service x environment, from `bucket_latencies`: volume, failures (5xx, or a failure
-    level: `is_failure`) and 4xx counts and rates, latency statistics. The percentiles interpolate
-    linearly (numpy's default) over every latency of the series, exactly."""
-    everything = F.sort_array(F.flatten(F.collect_list("_latencies")))
-    return (
-        buckets.groupBy(*SERIES_KEYS)
-        .agg(
-            F.sum("requests").alias("requests"), F.sum("errors_5xx").alias("errors_5xx"),
-            F.sum("errors_4xx").alias("errors_4xx"),
-            F.try_divide(from_exact_parts(F.sum("latency_whole"), F.sum("latency_nanos")),
-                         F.sum(F.size("_latencies"))).alias("mean_ms"),
-            everything.alias("_all"),
+            exact_mean(latency).alias("mean_ms"),
+            F.percentile(latency, list(SUMMARY_PERCENTILES)).alias("_percentiles"),
+            F.max(latency).alias("max_ms"),
         )
         .select(
             *SERIES_KEYS, "requests", "errors_5xx",
             rate("errors_5xx").alias("error_rate_5xx"),
             "errors_4xx", rate("errors_4xx").alias("error_rate_4xx"),
             "mean_ms",
-            *[interpolated(F.col("_all"), p).alias(f"p{round(p * 100)}_ms") for p in SUMMARY_PERCENTILES],
-            F.when(F.size("_all") > 0, F.element_at("_all", -1)).alias("max_ms"),
+            *[F.col("_percentiles")[i].alias(f"p{round(p * 100)}_ms")
+              for i, p in enumerate(SUMMARY_PERCENTILES)],
+            "max_ms",
         )
     )
-
-
-def summarize(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """`summary_of` the records, bucketed by day (any size gives the same summary)."""
-    return summary_of(bucket_latencies(records, 86_400, failure_levels))
 
 
 # `bucket: auto`: the candidates, smallest first, and how much of a series' time range must hold
@@ -225,27 +184,31 @@ def choose_bucket(per_series, min_records: int) -> int:
 
 
 def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """`timeseries_of` the records in buckets of `seconds`."""
-    return timeseries_of(bucket_latencies(records, seconds, failure_levels), seconds)
-
-
-def timeseries_of(buckets: DataFrame, seconds: int) -> DataFrame:
-    """Per service x environment x bucket, from `bucket_latencies`: requests, 5xx rate, mean and
-    p95 latency.
+    """Per service x environment x bucket: requests, 5xx rate, mean and p95 latency.
 
     Also the additive parts of the latency moments (count, sum, sum of squares), so a later
     stage can roll buckets up into any window's mean and stddev without reading the records.
-    The sums add the sorted latencies in order, so every run writes the same doubles.
     """
-    latencies = F.col("_latencies")
+    latency = F.col("response_time_ms")
     return (
-        buckets.select("*", sorted_sum(latencies).alias("latency_sum"),
-                       sorted_sum(latencies, lambda x: x * x).alias("latency_sum_sq"))
+        records.transform(lambda df: with_bucket(df, seconds))
+        .groupBy(*SERIES_KEYS, "bucket")
+        .agg(
+            F.count(F.lit(1)).alias("requests"),
+            count_where(is_failure(failure_levels)).alias("errors_5xx"),
+            # Sorting each bucket's latencies (a few hundred) is exact, and cheaper than
+            # `percentile_approx` at the accuracy an exact-looking p95 needs. The sums below add
+            # them in that order, so every run writes the same doubles.
+            F.sort_array(F.collect_list(latency)).alias("_latencies"),
+            F.count(latency).alias("latency_count"),
+        )
+        .select("*", sorted_sum(F.col("_latencies")).alias("latency_sum"),
+                sorted_sum(F.col("_latencies"), lambda x: x * x).alias("latency_sum_sq"))
         .select(*SERIES_KEYS, "bucket", F.lit(seconds).alias("bucket_seconds"), "requests", "errors_5xx",
                 rate("errors_5xx").alias("error_rate"),
-                F.try_divide("latency_sum", F.size(latencies)).alias("mean_ms"),
-                nearest_rank(latencies, TIMESERIES_PERCENT).alias("p95_ms"),
-                F.size(latencies).cast("long").alias("latency_count"), "latency_sum", "latency_sum_sq")
+                F.try_divide("latency_sum", "latency_count").alias("mean_ms"),
+                nearest_rank(F.col("_latencies"), TIMESERIES_PERCENT).alias("p95_ms"),
+                "latency_count", "latency_sum", "latency_sum_sq")
     )
 
 

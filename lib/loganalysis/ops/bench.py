@@ -250,6 +250,7 @@ def nab_based_input(source: Path, target: Path, copies: int = NAB_COPIES) -> int
     """Issue #20's small input: the NAB development series (one CSV a series, in folders by
     kind under `source`) and copies of the `copies` largest under new names, so 29 files make 52
     series. Returns the data rows (header lines excluded)."""
+    shutil.rmtree(target, ignore_errors=True)  # an earlier bench's copies would be read too
     files = sorted(source.rglob("*.csv"))
     largest = sorted(files, key=lambda path: (-path.stat().st_size, path.name))[:copies]
     copied = [(path, target / path.relative_to(source)) for path in files]
@@ -257,7 +258,13 @@ def nab_based_input(source: Path, target: Path, copies: int = NAB_COPIES) -> int
     for path, destination in copied:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
-    return sum(sum(1 for _ in destination.open()) - 1 for _, destination in copied)
+    return sum(data_rows(destination) for _, destination in copied)
+
+
+def data_rows(csv_file: Path) -> int:
+    """Lines of a CSV file after its header."""
+    with csv_file.open() as lines:
+        return sum(1 for _ in lines) - 1
 
 
 def nab_based_run(work: Path, spark_master: str) -> dict | None:

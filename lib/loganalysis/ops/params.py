@@ -214,15 +214,20 @@ def _readable_path_problems(key: str, path: str) -> list[str]:
 
 
 def _input_file_problems(path: str, file_glob: Any) -> list[str]:
-    """A local input folder must hold a file the reader will take: Spark skips names starting
-    with `.` or `_` and, with `file_glob`, names that do not match it (a Hadoop glob on the name;
-    one with `{a,b}` alternatives is left to Spark)."""
+    """A local input folder must hold a file the reader will take: Spark skips files and folders
+    whose names start with `.` or `_`, follows folder links and, with `file_glob`, takes the file
+    names that match it (a Hadoop glob; one with `{a,b}` alternatives or a negated `[!x]`/`[^x]`
+    class, which Python's fnmatch reads otherwise, is left to Spark)."""
     local = _local_path(path)
     if local is None or not os.path.isdir(local):
         return []
-    pattern = file_glob if isinstance(file_glob, str) and file_glob and "{" not in file_glob else None
-    for _, _, names in os.walk(local):
-        if any(not name.startswith((".", "_")) and (pattern is None or fnmatch.fnmatchcase(name, pattern))
+    pattern = file_glob if isinstance(file_glob, str) and file_glob else None
+    if pattern and any(mark in pattern for mark in ("{", "[!", "[^")):
+        return []
+    hidden = (".", "_")
+    for _, folders, names in os.walk(local, followlinks=True):
+        folders[:] = [folder for folder in folders if not folder.startswith(hidden)]
+        if any(not name.startswith(hidden) and (pattern is None or fnmatch.fnmatchcase(name, pattern))
                for name in names):
             return []
     wanted = f"file matching file_glob {file_glob!r}" if pattern else "file"
