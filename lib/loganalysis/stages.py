@@ -13,6 +13,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from collections.abc import Sequence
 from typing import Callable
 
@@ -143,45 +144,32 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
             outputs.write_parquet(service_metrics.timeseries(clean, seconds, failure_levels), paths.metrics.timeseries)
             return seconds
 
-        def from_the_request_mix():
-            # The traffic tables, the top error endpoints and messages and the message templates
-            # all roll up from the request mix: one pass over the records, cached for the four
-            # (it spills, and is recomputed if an executor is lost; with ids in the messages it is
-            # as large as the records), which then run side by side: the clients' pass over the
-            # records beside the templates' mining on the driver.
-            mix = service_metrics.request_mix(clean, failure_levels).cache()
-            try:
-                mix.count()  # filled once here, not by four jobs racing to fill it
+        def traffic_and_error_endpoints():
+            # Both roll up from the small request mix: computed once, kept for the two writes.
+            mix = service_metrics.request_mix(clean, failure_levels).localCheckpoint()
+            outputs.write_parquet(service_metrics.top_error_endpoints(mix, top_n), paths.metrics.top_error_endpoints)
+            outputs.write_parquet(service_metrics.traffic_breakdown(clean, top_n, failure_levels, mix),
+                                  paths.metrics.traffic)
 
-                def message_templates():
-                    per_message = service_metrics.message_hours_of(mix).cache()  # read twice
-                    try:
-                        totals, per_hour = templates.template_counts_of(spark, per_message)
-                        outputs.write_parquet(totals, paths.metrics.message_templates)
-                        outputs.write_parquet(per_hour, paths.metrics.template_timeline)
-                    finally:
-                        per_message.unpersist()
-
-                side_by_side({
-                    "traffic": lambda: outputs.write_parquet(
-                        service_metrics.traffic_breakdown(clean, top_n, failure_levels, mix), paths.metrics.traffic),
-                    "templates": message_templates,
-                    "top error endpoints": lambda: outputs.write_parquet(
-                        service_metrics.top_error_endpoints(mix, top_n), paths.metrics.top_error_endpoints),
-                    "top error messages": lambda: outputs.write_parquet(
-                        service_metrics.top_error_messages_of(mix, top_n), paths.metrics.top_error_messages),
-                })
-            finally:
-                mix.unpersist()
+        def message_templates():
+            # Masks the messages in one pass, then mines the distinct ones on the driver.
+            totals, per_hour = templates.template_counts(spark, clean)
+            outputs.write_parquet(totals, paths.metrics.message_templates)
+            outputs.write_parquet(per_hour, paths.metrics.template_timeline)
 
         counts = side_by_side({
             "timeseries": timeseries,
             "summary": summary_and_comparison,
-            "from the request mix": from_the_request_mix,
+            "templates": message_templates,
+            "traffic": traffic_and_error_endpoints,
+            "top error messages": partial(outputs.write_parquet,
+                                          service_metrics.top_error_messages(clean, top_n, failure_levels),
+                                          paths.metrics.top_error_messages),
             "quarantined": quarantine,
             "clean": clean.count,
         })
-    # Checked once the outputs are published, so the quarantine that says why is there to read.
+    # Checked once the outputs are published: the quarantine that says why is there to read, and
+    # this run's (empty) metrics replace the last run's, so no data root mixes two runs' outputs.
     validation.require_clean_records(spark, paths.quarantine, counts["clean"])
     return {"lines_in": validation.lines_counted(lines_read), "clean": counts["clean"],
             "quarantined": counts["quarantined"], "bucket_seconds": counts["timeseries"]}

@@ -212,14 +212,6 @@ def timeseries(records: DataFrame, seconds: int, failure_levels: Sequence[str] =
     )
 
 
-def message_hours_of(mix: DataFrame) -> DataFrame:
-    """`templates.message_hours` rolled up from `request_mix`."""
-    return (mix.where(F.col("message").isNotNull())
-            .groupBy(*SERIES_KEYS, "message", "hour")
-            .agg(F.sum("requests").alias("lines"), F.min("first_seen").alias("first_seen"),
-                 F.max("last_seen").alias("last_seen")))
-
-
 def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
     """Keep the n rows with the highest `order_col` per service (ties broken by name order)."""
     # The ranking is per service and looks at the whole service: no frame needed beyond the
@@ -233,15 +225,10 @@ def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
 
 def top_error_messages(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """The n most frequent messages of failed requests (`is_failure`) per service."""
-    return top_error_messages_of(request_mix(records, failure_levels), n)
-
-
-def top_error_messages_of(mix: DataFrame, n: int) -> DataFrame:
-    """`top_error_messages` from the records' `request_mix`."""
     counts = (
-        mix.where(F.col("errors_5xx") > 0)
+        records.where(is_failure(failure_levels))
         .groupBy("service", "message")
-        .agg(F.sum("errors_5xx").alias("occurrences"))
+        .agg(F.count(F.lit(1)).alias("occurrences"))
     )
     return top_n_per_service(counts, "occurrences", n).select("service", "rank", "message", "occurrences")
 
@@ -254,18 +241,15 @@ def request_measures(failure_levels: Sequence[str] = FAILURE_LEVELS) -> list[Col
 
 
 def request_mix(records: DataFrame, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """Per service x environment x status code x endpoint x level x message x hour:
-    `request_measures`, the latency's exact-sum parts and count, and when the first and last
-    such line was logged. A log repeats itself (10M generated records make 70k rows), so the
-    status, endpoint and level breakdowns, the top error endpoints and messages and the message
-    templates all roll up from this one pass over the records instead of four (and no grouping
-    sets that copy every record once per dimension). Messages with ids in them make it as large
-    as the records, as counting templates per message and hour would be anyway."""
+    """Per service x environment x status code x endpoint x level: `request_measures` and the
+    latency's exact-sum parts and count. Status codes, endpoints and levels have few values a
+    series, so this is a small table (hundreds of rows for millions of records) that the status,
+    endpoint and level breakdowns and the top error endpoints all roll up from: one pass over the
+    records instead of three (and no grouping sets that copy every record once per dimension)."""
     latency_whole, latency_nanos = exact_sum_parts("response_time_ms")
-    return (records.groupBy(*SERIES_KEYS, *MIX_KEYS, "message", F.date_trunc("hour", "timestamp").alias("hour"))
+    return (records.groupBy(*SERIES_KEYS, *MIX_KEYS)
             .agg(*request_measures(failure_levels), latency_whole.alias("latency_whole"),
-                 latency_nanos.alias("latency_nanos"), F.count("response_time_ms").alias("latency_count"),
-                 F.min("timestamp").alias("first_seen"), F.max("timestamp").alias("last_seen")))
+                 latency_nanos.alias("latency_nanos"), F.count("response_time_ms").alias("latency_count")))
 
 
 def top_error_endpoints(mix: DataFrame, n: int) -> DataFrame:
@@ -287,8 +271,7 @@ def top_error_endpoints(mix: DataFrame, n: int) -> DataFrame:
 
 # What a request breaks down by in the traffic tables: every status code and level is kept,
 # the busiest `n` endpoints and clients per series. All but the clients come from `request_mix`;
-# a series can have thousands of clients, so they are counted on their own (in the mix they
-# would multiply its rows by the clients a message and hour have).
+# a series can have thousands of clients, so they are counted on their own.
 MIX_KEYS = ("status_code", "endpoint", "level")
 BREAKDOWNS = ("status_code", "endpoint", "client_ip", "level")
 TOP_ONLY = ("endpoint", "client_ip")

@@ -18,7 +18,7 @@ How:
    `max_distinct` messages the rarest are grouped as `OTHER_TEMPLATE`, counted, not dropped.
 3. The template of each masked message is joined back: to the records (`with_templates`), or
    to the distinct messages and through them to the counts per series, message and hour
-   (`template_counts`, `template_counts_of` those counts).
+   (`template_counts`).
 
 drain3, Drain's reference implementation, pins jsonpickle 1.5.1 and cachetools 4.2.1 (2021),
 which this project will not hold back for; the algorithm is small enough to keep here.
@@ -154,48 +154,37 @@ def with_templates(spark: SparkSession, records: DataFrame, max_distinct: int = 
             .select(*records.columns, template.alias("template")))
 
 
-def message_hours(records: DataFrame) -> DataFrame:
-    """Lines per service, environment, message and hour, with the first and last time seen: what
-    `template_counts` counts from (the metrics stage rolls it up from its `request_mix`)."""
-    return (records.where(F.col("message").isNotNull())
-            .groupBy(*SERIES_KEYS, "message", F.date_trunc("hour", "timestamp").alias("hour"))
-            .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
-                 F.max("timestamp").alias("last_seen")))
-
-
 def template_counts(spark: SparkSession, records: DataFrame, max_distinct: int = 200_000,
                     settings: DrainSettings = DrainSettings()) -> tuple[DataFrame, DataFrame]:
-    """`template_counts_of` the records' `message_hours`."""
-    per_message = message_hours(records).cache()
-    try:
-        return template_counts_of(spark, per_message, max_distinct, settings)
-    finally:
-        per_message.unpersist()
-
-
-def template_counts_of(spark: SparkSession, per_message: DataFrame, max_distinct: int = 200_000,
-                       settings: DrainSettings = DrainSettings()) -> tuple[DataFrame, DataFrame]:
     """(lines per service, environment and template, with when it was first and last seen and one
-    example line, most frequent first; lines per service, environment, template and hour), from
-    `message_hours` (read twice: cache it, it is small). Each distinct message is masked and
-    mined once, whatever the number of series it occurs in."""
+    example line, most frequent first; lines per service, environment, template and hour). The
+    records are read once, into one row per series, distinct message and hour (cached: small);
+    each distinct message is masked and mined once, whatever the number of series it occurs in."""
+    per_message = (records.where(F.col("message").isNotNull())
+                   .groupBy(*SERIES_KEYS, "message", F.date_trunc("hour", "timestamp").alias("hour"))
+                   .agg(F.count(F.lit(1)).alias("lines"), F.min("timestamp").alias("first_seen"),
+                        F.max("timestamp").alias("last_seen"))
+                   .cache())
     # The masks are regexes, and a log repeats its messages: 2M generated lines over
     # 1,500 series hold 276k distinct (series, message, hour) but 6,380 distinct messages.
     # Masked once each, in that small table, not per series and hour (6.2 -> 5.1 s there, alone).
-    messages = (per_message.groupBy("message").agg(F.sum("lines").alias("lines"))
-                .select("message", masked(F.col("message")).alias("masked_message"), "lines")
-                .cache())
     try:
-        mapping, template = _templates_of(spark, messages, max_distinct, settings)
-        message_templates = (messages.join(mapping, "masked_message", how="left")
-                             .select("message", template.alias("template")))
-        tagged = (per_message.join(message_templates, "message")
-                  .groupBy(*SERIES_KEYS, "template", "hour")
-                  .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
-                       F.max("last_seen").alias("last_seen"), F.min("message").alias("example"))
-                  .localCheckpoint())  # computed now, so the cache can go
+        messages = (per_message.groupBy("message").agg(F.sum("lines").alias("lines"))
+                    .select("message", masked(F.col("message")).alias("masked_message"), "lines")
+                    .cache())
+        try:
+            mapping, template = _templates_of(spark, messages, max_distinct, settings)
+            message_templates = (messages.join(mapping, "masked_message", how="left")
+                                 .select("message", template.alias("template")))
+            tagged = (per_message.join(message_templates, "message")
+                      .groupBy(*SERIES_KEYS, "template", "hour")
+                      .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
+                           F.max("last_seen").alias("last_seen"), F.min("message").alias("example"))
+                      .localCheckpoint())  # computed now, so the caches can go
+        finally:
+            messages.unpersist()
     finally:
-        messages.unpersist()
+        per_message.unpersist()
     totals = (tagged.groupBy(*SERIES_KEYS, "template")
               .agg(F.sum("lines").alias("lines"), F.min("first_seen").alias("first_seen"),
                    F.max("last_seen").alias("last_seen"), F.min("example").alias("example"))
