@@ -246,10 +246,10 @@ def default_run(n_records: int, work: Path, label: str, spark_master: str, servi
     return end_to_end(profile, work, label, stage, n_records)
 
 
-def nab_based_input(source: Path, target: Path, copies: int = NAB_COPIES) -> int:
+def nab_based_input(source: Path, target: Path, copies: int = NAB_COPIES) -> tuple[int, int]:
     """Issue #20's small input: the NAB development series (one CSV a series, in folders by
     kind under `source`) and copies of the `copies` largest under new names, so 29 files make 52
-    series. Returns the data rows (header lines excluded)."""
+    series. Returns the series and their data rows (header lines excluded)."""
     shutil.rmtree(target, ignore_errors=True)  # an earlier bench's copies would be read too
     files = sorted(source.rglob("*.csv"))
     largest = sorted(files, key=lambda path: (-path.stat().st_size, path.name))[:copies]
@@ -258,7 +258,7 @@ def nab_based_input(source: Path, target: Path, copies: int = NAB_COPIES) -> int
     for path, destination in copied:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
-    return sum(data_rows(destination) for _, destination in copied)
+    return len(copied), sum(data_rows(destination) for _, destination in copied)
 
 
 def data_rows(csv_file: Path) -> int:
@@ -276,8 +276,7 @@ def nab_based_run(work: Path, spark_master: str) -> dict | None:
     if not source.is_dir():
         print(f"  (no NAB files at {source}: the NAB-based run is left out)", flush=True)
         return None
-    rows = nab_based_input(source, work / "nab_based_input")
-    series = len(list((work / "nab_based_input").rglob("*.csv")))
+    series, rows = nab_based_input(source, work / "nab_based_input")
     for key in ("labels_path", "reference_results_path", "reference_events_path"):
         profile.pop(key, None)
     profile.update(input_path=str(work / "nab_based_input"), data_root=str(work / "run_nab_based"),
