@@ -65,7 +65,7 @@ def records_of(spark, services=DEFAULT_SERVICES, seed=11, n=SMALL):
     cells, _ = plan(dataclasses.replace(SPEC, count=0), n, seed=seed, services=services)
     pools = generate.value_pools(seed, services, ENVS, HOSTS)
     return (generate.cells_frame(spark, cells, services, pools, 2).transform(generate.expand_records)
-            .transform(lambda df: generate.with_request_fields(df, seed, pools))
+            .transform(lambda df: generate.with_request_fields(df, seed, pools, generate.most_endpoints(services)))
             .transform(lambda df: generate.with_level_and_message(df, seed, pools))
             .select(*LOG_FIELDS)), pools, cells
 
@@ -300,3 +300,24 @@ def test_a_large_run_gets_tasks_of_bounded_size():
     assert generate.task_count(2_000_000, 2) == 2
     assert generate.task_count(10_000_000, 2) == 8
     assert generate.task_count(1_000, 16) == 16
+
+
+def test_a_weighted_choice_falls_where_the_cumulative_weights_put_the_draw(spark):
+    """Choices 1-4 weighted 0.1 / 0.2 / 0.3 / 0.4 (cumulative 0.1, 0.3, 0.6: the last is implied);
+    a series with fewer choices has fewer weights, and its extra positions choose nothing."""
+    rows = spark.createDataFrame([([0.1, 0.3, 0.6], u) for u in (0.0, 0.0999, 0.1, 0.29, 0.3, 0.59, 0.6, 0.999)]
+                                 + [([0.5], 0.7), ([], 0.7)], "cum array<double>, u double")
+    chosen = rows.select(generate.weighted_choice(F.col("cum"), F.col("u"), 4).alias("i")).collect()
+    assert [row.i for row in chosen] == [1, 1, 2, 2, 3, 3, 4, 4, 2, 1]
+
+
+def test_generated_endpoints_follow_their_weights(spark):
+    records, _, _ = records_of(spark)
+    service = "checkout"
+    weights = {name.split(" ", 1)[1]: spec[1] for name, spec in DEFAULT_SERVICES[service]["endpoints"].items()}
+    counts = {row.endpoint: row["count"] for row in records.where(F.col("service") == service)
+              .groupBy("endpoint").count().collect()}
+    total, weight_total = sum(counts.values()), sum(weights.values())
+    assert set(counts) == set(weights)
+    for endpoint, weight in weights.items():
+        assert abs(counts[endpoint] / total - weight / weight_total) < 0.03, (endpoint, counts, weights)

@@ -206,10 +206,22 @@ def expand_records(cells: DataFrame) -> DataFrame:
 
 # ---- record fields --------------------------------------------------------------------------
 
-def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
-    """Timestamp, endpoint, latency, status, client, user and trace of every request."""
+def weighted_choice(cum_weights: Column, u: Column, choices: int) -> Column:
+    """The 1-based index of the choice a uniform draw `u` falls on, given the cumulative weights
+    of all choices but the last (`cum_weights`, ascending, at most `choices` - 1 of them): one more
+    than the weights at or below `u`. Unrolled over the positions instead of `filter` with a
+    lambda: Spark evaluates a higher-order function outside its generated code, for every row and
+    every use of the index (10M records written: 29-33 s with `filter`, 19-22 s unrolled)."""
+    below = [F.coalesce(F.try_element_at(cum_weights, F.lit(k)) <= u, F.lit(False)).cast("int")
+             for k in range(1, choices)]
+    return sum(below, F.lit(1))
+
+
+def with_request_fields(df: DataFrame, seed: int, pools: dict, most_endpoints: int) -> DataFrame:
+    """Timestamp, endpoint, latency, status, client, user and trace of every request.
+    `most_endpoints`: the most endpoints any service has."""
     u_endpoint = uniform(seed, "endpoint")
-    endpoint_index = F.size(F.filter("cum_weights", lambda w: w <= u_endpoint)) + 1
+    endpoint_index = weighted_choice(F.col("cum_weights"), u_endpoint, most_endpoints)
     u_status = uniform(seed, "status")
     method = F.element_at("methods", endpoint_index)
     u_host = uniform(seed, "host")
@@ -246,6 +258,10 @@ def with_request_fields(df: DataFrame, seed: int, pools: dict) -> DataFrame:
                 .otherwise(F.round(F.exp(F.lit(7.5) + standard_normal(seed, "bytes"))).cast("long"))
                 .alias("bytes_sent"))
     )
+
+
+def most_endpoints(services: dict) -> int:
+    return max(len(spec["endpoints"]) for spec in services.values())
 
 
 def with_level_and_message(df: DataFrame, seed: int, pools: dict,
@@ -337,7 +353,7 @@ def generate_lines(spark: SparkSession, cells: pd.DataFrame, services: dict, poo
     return (
         cells_frame(spark, cells, services, pools, n_partitions)
         .transform(expand_records)
-        .transform(lambda df: with_request_fields(df, seed, pools))
+        .transform(lambda df: with_request_fields(df, seed, pools, most_endpoints(services)))
         .transform(lambda df: with_level_and_message(df, seed, pools))
         .select(json_line(seed, bad_line_rate, needs_no_json_escaping(record_strings(services, pools)))
                 .alias("value"), "service", "environment")
