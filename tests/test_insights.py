@@ -123,8 +123,8 @@ def test_a_metric_the_detector_could_not_watch_gets_a_sentence_with_the_reason()
     summary = pd.DataFrame({"mean_ms": [None]})
     assert insights.unscored_sentences(coverage, summary) == [
         "Error rate was not scored: none of its 997 buckets had enough requests (min_bucket_requests; p95 also needs 20).",
-        "Mean latency was not scored: these logs carry no response time.",
-        "P95 latency was not scored: these logs carry no response time."]
+        "Mean latency was not scored: these records carry no latency.",
+        "P95 latency was not scored: these records carry no latency."]
     partly = coverage.assign(with_value=997, scored=[120, 990, 0, 985])
     assert insights.unscored_sentences(partly) == [
         "Error rate was scored in part: only 120 of 997 buckets had enough requests and history.",
@@ -159,3 +159,24 @@ def test_the_index_page_prints_the_story_as_text_before_the_figures(tmp_path):
     assert story < numbers and "<script>alert" not in page
     assert insights.STORY not in page[numbers:]  # prose is not a figure in the table
     assert "<td>1,234</td>" in page[numbers:]
+
+
+def test_a_metric_series_value_is_named_in_its_own_words_not_as_a_latency():
+    """csv_series reads CPU, bytes or counts into the value a log's response time fills: the
+    pages say what the profile calls it, with its unit or none, never 'latency ... ms'."""
+    from loganalysis.report import insights, tables
+    cpu = tables.Measure("CPU", "%")
+    signal = {"metric": "mean_ms", "peak_value": 93.25, "baseline_at_start": 41.5, "peak_z": 12.3}
+    assert tables.describe_signal(signal, cpu) == "mean CPU 93.2 % against 41.5 % (2.2x, z 12.3)"
+    value = tables.Measure("value", "")
+    assert tables.describe_signal(signal | {"peak_value": 0.0431}, value) == "mean value 0.0431 against 41.5 (0.0x, z 12.3)"
+    assert tables.describe_signal(signal) == "mean latency 93.2 ms against 41.5 ms (2.2x, z 12.3)"
+    summary = pd.DataFrame({"service": ["a", "b"], "environment": ["prod", "prod"], "requests": [10, 20],
+                            "errors_5xx": [0, 0], "error_rate_5xx": [0.0, 0.0], "p95_ms": [2_500_000.0, 7.0]})
+    figures = dict(insights.headline(summary, INCIDENTS.iloc[:0], value).itertuples(index=False))
+    assert figures["highest p95 value"] == "a/prod (2,500,000)"
+    assert dict(insights.headline(summary, INCIDENTS.iloc[:0]).itertuples(index=False))["highest p95 latency"] == \
+        "a/prod (2,500,000 ms)"
+    shown = tables.show(summary[["service", "p95_ms"]], value).to_html()
+    assert "2,500,000" in shown and " ms" not in shown
+    assert [value.units[m] for m in ("mean_ms", "p95_ms")] == ["value", "value"] and cpu.axis("p95") == "p95 (%)"

@@ -263,6 +263,17 @@ def test_a_failure_is_reported_by_its_deepest_cause_on_one_line(ename, evalue, t
     assert root_cause(ename, evalue, traceback) == expected
 
 
+def test_a_csv_series_value_is_called_a_value_on_the_pages_unless_the_profile_names_it():
+    profile = {"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "csv_series"}
+    for stage in ("03_detect_anomalies", "04_aggregate_insights"):
+        stage_params = params.check(profile)[stage]
+        assert (stage_params["value_name"], stage_params["value_unit"]) == ("value", "")
+    named = params.check({**profile, "value_name": "CPU", "value_unit": "%"})["04_aggregate_insights"]
+    assert (named["value_name"], named["value_unit"]) == ("CPU", "%")
+    logs = params.check({**profile, "input_format": "apache_combined"})["04_aggregate_insights"]
+    assert "value_name" not in logs and "value_unit" not in logs  # the notebooks' own: latency in ms
+
+
 def test_ingested_logs_get_an_automatic_bucket_unless_the_profile_sets_one():
     profile = {"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "apache_combined"}
     assert params.check(profile)["02_compute_metrics"]["bucket"] == "auto"

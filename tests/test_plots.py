@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from loganalysis.report import plots
+from loganalysis.report import plots, tables
 
 # Math text would fail to draw this ("Unknown symbol: \foo") and would eat the dollar signs.
 HOSTILE = r"upstream $\foo{x$ failed"
@@ -48,9 +48,12 @@ def test_an_incident_zoom_has_a_panel_per_signal_with_band_baseline_flags_and_tr
                              "metrics": [["mean_ms", "p95_ms"]], "severity": ["critical"],
                              "start": [t[10]], "end": [t[20]]}).iloc[0]
     truth = pd.DataFrame({"service": [HOSTILE], "environment": ["prod"], "start": [t[9]], "end": [t[21]]})
-    fig = plots.incident_zoom(rows, incident, truth, {"mean_ms": "ms", "p95_ms": "ms"})
+    fig = plots.incident_zoom(rows, incident, truth)
     axes = fig.get_axes()
-    assert [ax.get_title(loc="left") for ax in axes] == ["mean_ms", "p95_ms"]
+    assert [ax.get_title(loc="left") for ax in axes] == ["mean latency", "p95 latency"]
+    assert [ax.get_ylabel() for ax in axes] == ["ms", "ms"]
+    cpu = plots.incident_zoom(rows, incident, truth, tables.Measure("CPU", "%")).get_axes()
+    assert [(ax.get_title(loc="left"), ax.get_ylabel()) for ax in cpu] == [("mean CPU", "%"), ("p95 CPU", "%")]
     names = [text.get_text() for text in axes[0].get_legend().get_texts()]
     assert names == ["normal band", "baseline", "value", "flagged", "incident", "true window"]
     assert len(axes[1].collections[1].get_offsets()) == 10  # the ten flagged buckets, marked
@@ -73,10 +76,29 @@ def test_every_registered_report_chart_draws_from_the_report_tables():
         latency_histogram=pd.DataFrame({"service": [HOSTILE, HOSTILE, "api"], "bin_ms": [1.0, 10.0, 1.0],
                                         "requests": [4, 6, 3], "share": [0.4, 0.6, 1.0]}),
         top_error_messages=pd.DataFrame({"service": [HOSTILE], "rank": [1], "message": ["x" * 100],
-                                         "occurrences": [3]}))
+                                         "occurrences": [3]}), measure=tables.LATENCY)
     for name, draw in plots.REPORT_CHARTS.items():
         texts = _drawn_texts(draw(report))
         assert any(HOSTILE in text for text in texts), (name, texts)
+    # A metric series' value (csv_series) is no latency: no chart calls it one or gives it ms.
+    report.measure = tables.Measure("value", "")
+    for name, draw in plots.REPORT_CHARTS.items():
+        texts = " ".join(_drawn_texts(draw(report)))
+        assert "latency" not in texts and "(ms" not in texts and "Response time" not in texts, (name, texts)
+
+
+def test_the_incident_overview_labels_each_incident_with_its_signal_in_words():
+    from types import SimpleNamespace
+
+    t = pd.date_range("2026-11-02", periods=48, freq="h")
+    incidents = pd.DataFrame({"service": ["cpu", "disk"], "environment": "prod", "start": [t[5], t[30]],
+                              "end": [t[7], t[31]], "severity": ["critical", "minor"],
+                              "peak_metric": ["mean_ms", "requests"]})
+    report = SimpleNamespace(incidents=incidents, timeseries=pd.DataFrame({"bucket": t}),
+                             measure=tables.Measure("value", ""))
+    texts = _drawn_texts(plots.incidents_by_service_chart(report))
+    assert "critical mean value" in " ".join(texts) and "minor requests" in " ".join(texts)
+    assert not any("mean_ms" in text for text in texts)
 
 
 def _many_series(count: int, start: str = "2026-11-02", spread_days: int = 0) -> pd.DataFrame:
@@ -94,6 +116,17 @@ def test_a_line_chart_of_many_series_draws_the_largest_and_sums_the_rest():
     assert names == [f"s{k:02d}" for k in range(29, 21, -1)] + ["other 22 services"]
     other = plots.top_and_other(_many_series(30), "hour", "requests", "service", 8)
     assert other[other["service"] == "other 22 services"]["requests"].sum() == sum(range(1, 23)) * 600
+
+
+def test_panels_of_many_long_named_series_keep_their_title_within_the_figure():
+    """The title names the series not drawn; on one line it made the saved image twice as wide
+    as the figure, and the page shrank every panel to fit it."""
+    series = _many_series(29)
+    series["service"] = "ec2_cpu_utilization_" + series["service"] + "_a1b2c3"
+    fig = plots.series_with_incidents(series, pd.DataFrame(), "requests", "mean value per bucket", "n")
+    drawn = fig.get_tightbbox()  # in inches: what the page's image holds
+    assert drawn.width <= fig.get_size_inches()[0] * 1.02, (drawn.width, fig.get_size_inches())
+    assert "not drawn: ec2_cpu_utilization_s00_a1b2c3" in fig._suptitle.get_text()
 
 
 def test_series_recorded_at_different_times_get_their_own_time_axis():
@@ -125,7 +158,8 @@ def test_report_charts_of_many_services_draw_what_can_be_read():
         summary=pd.DataFrame([(s, e, float(k + (e == "prod"))) for k, s in enumerate(services) for e in ("prod", "dev")],
                              columns=["service", "environment", "p95_ms"]),
         top_error_messages=pd.DataFrame([(s, r, f"{s} failed {r}", 100 * k + r) for k, s in enumerate(services)
-                                         for r in (1, 2)], columns=["service", "rank", "message", "occurrences"]))
+                                         for r in (1, 2)], columns=["service", "rank", "message", "occurrences"]),
+        measure=tables.LATENCY)
     by_hour = plots.error_rate_by_hour_chart(report).get_axes()[0]
     assert [t.get_text() for t in by_hour.get_yticklabels()] == services[::-1][:15]
     assert "15 highest of 40 services" in by_hour.get_title(loc="left")

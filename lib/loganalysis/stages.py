@@ -301,19 +301,22 @@ class ReportTables:
     latency_histogram: pd.DataFrame   # share of requests per latency bin, per service
     top_error_messages: pd.DataFrame  # the most frequent 5xx messages per service
     traffic: pd.DataFrame     # requests, bytes, 4xx, 5xx by status code, endpoint, client, level
+    measure: tables.Measure = tables.LATENCY  # what the records' value is, in words
 
 
-def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "") -> ReportTables:
+def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "",
+                       measure: tables.Measure = tables.LATENCY) -> ReportTables:
     """Bring the report's aggregates to pandas, write the headline table for other tools, and
-    hand the headline to the runner's index page."""
+    hand the headline to the runner's index page. `measure` names the records' value in the
+    sentences and the headline."""
     summary = read_parquet(spark, paths.metrics.summary).orderBy(*SERIES_KEYS).toPandas()
     timeseries = read_parquet(spark, paths.metrics.timeseries).toPandas()
     incidents = explained_incidents(spark, paths)
     traffic = read_parquet(spark, paths.metrics.traffic).toPandas()
     coverage = anomalies.scoring_coverage(read_parquet(spark, paths.anomalies.scored_series)).toPandas()
-    story = (insights.story(summary, incidents, timeseries) + insights.traffic_sentences(traffic)
-             + insights.unscored_sentences(coverage, summary))
-    headline = insights.headline(summary, incidents)
+    story = (insights.story(summary, incidents, timeseries, measure) + insights.traffic_sentences(traffic)
+             + insights.unscored_sentences(coverage, summary, measure))
+    headline = insights.headline(summary, incidents, measure)
     with stage_outputs(spark, paths.staging) as outputs:
         outputs.write_parquet(spark.createDataFrame(insights.summary_with_incident_counts(summary, incidents)),
                               paths.insights.headline)
@@ -325,7 +328,7 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "")
     histogram = service_metrics.latency_histogram(validation.read_clean_records(spark, paths.clean_logs)).toPandas()
     top_messages = read_parquet(spark, paths.metrics.top_error_messages).orderBy("service", "rank").toPandas()
     return ReportTables(summary, timeseries, incidents, headline, story, cards,
-                        scored_around(spark, paths, cards), truth, histogram, top_messages, traffic)
+                        scored_around(spark, paths, cards), truth, histogram, top_messages, traffic, measure)
 
 
 def templates_of(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame) -> pd.DataFrame:
@@ -351,6 +354,17 @@ def scored_around(spark: SparkSession, paths: DataPaths, incidents: pd.DataFrame
     return (scored.join(F.broadcast(windows), SERIES_KEYS, how="inner")
             .where(F.col("bucket").between(F.col("from_bucket"), F.col("to_bucket")))
             .drop("from_bucket", "to_bucket").toPandas())
+
+
+def value_per_bucket(spark: SparkSession, paths: DataPaths) -> tuple[str, pd.DataFrame]:
+    """The value statistic the detector watched, per series and bucket (service, environment,
+    bucket, value): the p95 where buckets held enough values for one, else the mean (a metric
+    series has one value a bucket). Returns the metric's name and its rows."""
+    scored = read_parquet(spark, paths.anomalies.scored_series)
+    with_p95 = scored.where("metric = 'p95_ms' AND value IS NOT NULL").limit(1).count()
+    metric = "p95_ms" if with_p95 else "mean_ms"
+    return metric, (scored.where(F.col("metric") == metric)
+                    .select("service", "environment", "bucket", "value").toPandas())
 
 
 def explained_incidents(spark: SparkSession, paths: DataPaths) -> pd.DataFrame:

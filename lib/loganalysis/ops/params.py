@@ -268,6 +268,10 @@ def data_root_problems(data_root: Any) -> list[str]:
 # What a source changes in the stages' own defaults: ingested logs come at any spacing, so their
 # bucket is chosen from the data unless the profile sets one.
 SOURCE_DEFAULTS = {"ingest": {"bucket": AUTO}}
+# What an input format changes in them: a `csv_series` file holds a metric of any kind (CPU,
+# bytes, a count), not a response time, so the pages call it a value without a unit unless the
+# profile names it.
+FORMAT_DEFAULTS = {"csv_series": {"value_name": "value", "value_unit": ""}}
 
 
 def check(params: dict) -> dict[str, dict]:
@@ -280,7 +284,8 @@ def check(params: dict) -> dict[str, dict]:
     if source not in SOURCES:
         raise ParameterError(f"source {source!r} must be one of {sorted(SOURCES)}")
     stages = SOURCES[source]
-    params = {**SOURCE_DEFAULTS.get(source, {}), **params}
+    input_format = params.get("input_format") if source == "ingest" else None
+    params = {**SOURCE_DEFAULTS.get(source, {}), **FORMAT_DEFAULTS.get(input_format, {}), **params}
     declarations = {stage: declared(stage) for stage in stages}
     known = set(RUNNER_KEYS).union(*declarations.values())
 

@@ -14,7 +14,7 @@ from loganalysis.core.schema import SERIES_KEYS
 from loganalysis.report import tables
 
 
-def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
+def headline(summary: pd.DataFrame, incidents: pd.DataFrame, measure: tables.Measure = tables.LATENCY) -> pd.DataFrame:
     """The numbers a reader wants first: volume, error rate, p95, incidents, as one table."""
     requests = int(summary["requests"].sum())
     errors = int(summary["errors_5xx"].sum())
@@ -25,9 +25,7 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
         "errors (5xx, or lines at a failure level)": f"{errors:,} ({errors / requests:.2%})",
         "services x environments": f"{len(summary)}",
         "busiest series": f"{busiest.service}/{busiest.environment} ({int(busiest.requests):,} requests)",
-        "highest p95": ("{}/{} ({:.0f} ms)".format(*summary.sort_values("p95_ms").dropna(subset=["p95_ms"])
-                                                  .iloc[-1][["service", "environment", "p95_ms"]])
-                        if summary["p95_ms"].notna().any() else "no response times in these logs"),
+        f"highest {measure.metric_name('p95_ms')}": _highest(summary, "p95_ms", measure),
         "incidents detected": f"{len(incidents)}",
     }
     if not worst.empty:
@@ -36,7 +34,16 @@ def headline(summary: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"figure": list(rows), "value": list(rows.values())})
 
 
-def story(summary: pd.DataFrame, incidents: pd.DataFrame, timeseries: pd.DataFrame) -> list[str]:
+def _highest(summary: pd.DataFrame, column: str, measure: tables.Measure) -> str:
+    """'checkout/prod (1,588 ms)': the series with the highest `column`."""
+    if not summary[column].notna().any():
+        return f"no {measure.name} values in these records"
+    top = summary.sort_values(column).dropna(subset=[column]).iloc[-1]
+    return f"{top.service}/{top.environment} ({measure.format(top[column])})"
+
+
+def story(summary: pd.DataFrame, incidents: pd.DataFrame, timeseries: pd.DataFrame,
+          measure: tables.Measure = tables.LATENCY) -> list[str]:
     """What happened, in a few sentences generated from the data, worst incident first."""
     hours = (timeseries["bucket"].max() - timeseries["bucket"].min()).total_seconds() / 3600 if len(timeseries) else 0
     since = f"in {hours:,.0f} hours from {tables.minute(timeseries['bucket'].min()) if len(timeseries) else '-'}"
@@ -46,7 +53,7 @@ def story(summary: pd.DataFrame, incidents: pd.DataFrame, timeseries: pd.DataFra
     sentences = [f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} on {affected} of {len(summary)} series "
                  f"{since}: " + ", ".join(f"{n} {s}" for s, n in _severity_counts(incidents))]
     worst = worst_incident(incidents)
-    moved = "; ".join(tables.describe_signal(s) for s in worst["signals"])
+    moved = "; ".join(tables.describe_signal(s, measure) for s in worst["signals"])
     sentences.append(f"Worst: {worst['service']}/{worst['environment']}, {worst['severity']}, "
                      f"{worst['minutes']:.0f} minutes from {tables.minute(worst['start'])}: {moved}.")
     if isinstance(worst.get("explanation"), str) and worst["explanation"]:
@@ -163,22 +170,19 @@ def _size(n: float) -> str:
     return f"{n:.0f} B"
 
 
-METRIC_NAMES = {"requests": "request count", "error_rate": "error rate", "mean_ms": "mean latency",
-                "p95_ms": "p95 latency"}
-
-
-def unscored_sentences(coverage: pd.DataFrame, summary: pd.DataFrame | None = None) -> list[str]:
+def unscored_sentences(coverage: pd.DataFrame, summary: pd.DataFrame | None = None,
+                       measure: tables.Measure = tables.LATENCY) -> list[str]:
     """Why a metric was not watched, or only in part: every metric the detector could not score
     in at least half of its buckets gets a sentence with the reason. `coverage`: metric, buckets,
     with_value, scored (anomalies.scoring_coverage)."""
     no_latency = summary is not None and "mean_ms" in summary and summary["mean_ms"].isna().all()
     sentences = []
     for row in coverage.sort_values("metric").itertuples():
-        name = METRIC_NAMES.get(row.metric, row.metric)
+        name = "request count" if row.metric == "requests" else measure.metric_name(row.metric)
         if row.scored >= row.buckets / 2:
             continue
         if row.with_value == 0 and no_latency and row.metric in ("mean_ms", "p95_ms"):
-            reason = "these logs carry no response time"
+            reason = f"these records carry no {measure.name}"
         elif row.with_value == 0:
             reason = (f"none of its {tables.count(row.buckets)} buckets had enough requests "
                       "(min_bucket_requests; p95 also needs 20)")

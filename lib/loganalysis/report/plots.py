@@ -5,6 +5,7 @@ One seaborn style for all of them, titles that say what is shown and axes with u
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable
 
 import matplotlib.dates as mdates
@@ -14,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from loganalysis.report import insights
+from loganalysis.report.tables import LATENCY, Measure
 
 sns.set_theme(style="whitegrid", context="notebook", palette="tab10")
 # Labels come from the logs (service names, endpoints, error messages): a '$' in them must stay a
@@ -152,7 +154,7 @@ def _short(value) -> str:
     return f"x{value:g}" if isinstance(value, float) else str(value)
 
 
-def latency_histograms(hist: pd.DataFrame, title: str) -> plt.Figure:
+def latency_histograms(hist: pd.DataFrame, title: str, xlabel: str = "response time (ms, log scale)") -> plt.Figure:
     """`hist`: service, bin_ms (lower edge), requests, share; drawn on a log latency axis, one
     line for each of the MAX_LINES busiest services (shares do not add up into an "other")."""
     busiest = hist.groupby("service")["requests"].sum().sort_values(ascending=False, kind="stable")
@@ -168,10 +170,11 @@ def latency_histograms(hist: pd.DataFrame, title: str) -> plt.Figure:
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(_thousands))
     ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.legend(title="service", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
-    return _finish(fig, ax, title, "response time (ms, log scale)", "share of requests")
+    return _finish(fig, ax, title, xlabel, "share of requests")
 
 
 MAX_PANELS = 8      # small multiples drawn; the rest are named in the title
+TITLE_CHARACTERS = 120  # of a 13 pt bold title on a 12-inch figure, about its width
 MAX_POINTS = 360    # points per line: finer than this is a hairball at report width
 
 
@@ -207,8 +210,10 @@ def series_with_incidents(ts: pd.DataFrame, incidents: pd.DataFrame, y: str, tit
     rest = sorted(set(ts[facet]) - set(panels))
     note = f"; not drawn: {', '.join(rest[:10])}{' ...' if len(rest) > 10 else ''}" if rest else ""
     resolution = f"highest per {_duration(_step(drawn))}" if shared else f"highest of {MAX_POINTS} steps per panel"
-    fig.suptitle(f"{title}  ({resolution}; shaded: incidents{note})", x=0.01, ha="left",
-                 fontsize=13, fontweight="bold")
+    # Wrapped to the figure's width: a title wider than the figure widens the saved image, and
+    # the page then shrinks every panel to fit it.
+    fig.suptitle(textwrap.fill(f"{title}  ({resolution}; shaded: incidents{note})", TITLE_CHARACTERS), x=0.01,
+                 ha="left", fontsize=13, fontweight="bold")
     return _finish_panels(fig, axes) if shared else _finish_separate_panels(fig)
 
 
@@ -294,7 +299,7 @@ def bars(df: pd.DataFrame, x: str, y: str, hue: str | None, title: str, xlabel: 
     return _finish(fig, ax, title, xlabel, ylabel)
 
 
-def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, units: dict) -> plt.Figure:
+def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, measure: Measure = LATENCY) -> plt.Figure:
     """What the detector saw for one incident: for each signal that moved, the value per bucket,
     its baseline and the band it had to leave (baseline ± threshold × spread), the flagged
     buckets, the incident shaded and, when known, the true window outlined."""
@@ -317,8 +322,9 @@ def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, units: di
         for window in truth_here.itertuples():
             ax.axvspan(window.start, window.end, fill=False, edgecolor="black", linestyle=":", lw=1.2,
                        label="true window")
-        ax.set_ylabel(units.get(metric, metric))
-        ax.set_title(metric, loc="left", fontsize=10)
+        ax.set_ylabel(measure.units.get(metric, metric))
+        ax.yaxis.set_major_formatter(mticker.FuncFormatter(_thousands))  # 4,000,000, not 4 and "1e6" apart
+        ax.set_title(measure.metric_name(metric), loc="left", fontsize=10)
         ax.set_xlim(first, last)
     _legend_once(axes[0, 0])
     fig.suptitle(f"{incident.service} / {incident.environment}: {incident.severity}, from "
@@ -332,8 +338,20 @@ def incident_zoom(scored: pd.DataFrame, incident, truth: pd.DataFrame, units: di
 # in that order, and the parameter check takes its allow-list from this table: a new chart is one
 # function and one entry.
 
+def incidents_by_service_chart(report) -> plt.Figure:
+    """Every incident on its series' row, coloured by severity, labelled with the signal that
+    peaked furthest from its baseline."""
+    incidents = report.incidents
+    if not incidents.empty:
+        incidents = incidents.assign(peak_signal=incidents["peak_metric"].map(report.measure.metric_name))
+    return incident_timeline(incidents, report.timeseries["bucket"].min(), report.timeseries["bucket"].max(),
+                             "Incidents by service (colour: severity)", color_by="severity", label="peak_signal")
+
+
 def p95_latency_chart(report) -> plt.Figure:
-    return series_with_incidents(report.timeseries, report.incidents, "p95_ms", "p95 latency per service", "p95 (ms)")
+    measure = report.measure
+    return series_with_incidents(report.timeseries, report.incidents, "p95_ms",
+                                 f"{measure.metric_name('p95_ms')} per service", measure.axis("p95"))
 
 
 def error_rate_by_hour_chart(report) -> plt.Figure:
@@ -348,15 +366,21 @@ def requests_per_hour_chart(report) -> plt.Figure:
 
 
 def latency_distribution_chart(report) -> plt.Figure:
-    return latency_histograms(report.latency_histogram, "Response time distribution by service")
+    measure = report.measure
+    if measure == LATENCY:
+        return latency_histograms(report.latency_histogram, "Response time distribution by service")
+    unit = f"{measure.unit}, " if measure.unit else ""
+    return latency_histograms(report.latency_histogram, f"Distribution of the positive {measure.name}s by service",
+                              f"{measure.name} ({unit}log scale)")
 
 
 def p95_by_environment_chart(report) -> plt.Figure:
     slowest, note = highest_rows(report.summary.pivot(index="service", columns="environment", values="p95_ms"),
                                  "services")
     shown = report.summary.set_index("service").loc[slowest.index].reset_index()  # slowest first
-    return bars(shown, "p95_ms", "service", "environment", "p95 latency by service and environment" + note,
-                "p95 (ms)", "service")
+    return bars(shown, "p95_ms", "service", "environment",
+                f"{report.measure.metric_name('p95_ms')} by service and environment" + note,
+                report.measure.axis("p95"), "service")
 
 
 def top_error_messages_chart(report) -> plt.Figure:

@@ -5,6 +5,7 @@ z-scores to one decimal, sentences whole. Every notebook shows its tables throug
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
@@ -13,11 +14,6 @@ from pandas.io.formats.style import Styler
 
 from loganalysis.core.durations import describe_seconds
 from loganalysis.detect.anomalies import SPIKE_NOVELTY_SECONDS
-
-METRIC_NAMES = {"requests": "requests", "error_rate": "error rate", "mean_ms": "mean latency",
-                "p95_ms": "p95 latency"}
-UNITS = {"requests": "requests per bucket", "error_rate": "error share", "mean_ms": "ms", "p95_ms": "ms"}
-
 
 def count(value) -> str:
     return "" if pd.isna(value) else f"{value:,.0f}"
@@ -31,6 +27,55 @@ def milliseconds(value) -> str:
     if pd.isna(value):
         return ""
     return f"{value:,.0f} ms" if abs(value) >= 100 else f"{value:,.1f} ms"
+
+
+def number(value) -> str:
+    """A value of unknown scale: thousands separated, the decimals it needs up to three."""
+    if pd.isna(value):
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+# Columns that hold the records' value (`response_time_ms`) or a statistic of it.
+VALUE_COLUMNS = ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "min_ms")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What the records' value is, in words: a response time in milliseconds for logs; for a
+    metric series read with `csv_series` whatever it carries (CPU %, bytes, a count), named by
+    the run's `value_name` and `value_unit`. The pipeline keeps the value in `response_time_ms`;
+    only the pages change their words."""
+
+    name: str = "latency"
+    unit: str = "ms"
+
+    def format(self, value) -> str:
+        """'1,588 ms' for a latency, '0.42' for a unitless value."""
+        if pd.isna(value):
+            return ""
+        if self.unit == "ms":
+            return milliseconds(value)
+        return f"{number(value)} {self.unit}".rstrip()
+
+    def metric_name(self, metric: str) -> str:
+        """How a scored metric reads in a sentence: 'p95 latency', 'mean value', 'error rate'."""
+        return {"requests": "requests", "error_rate": "error rate", "mean_ms": f"mean {self.name}",
+                "p95_ms": f"p95 {self.name}"}.get(metric, metric)
+
+    def axis(self, statistic: str) -> str:
+        """An axis label: 'p95 (ms)', or 'p95 value' without a unit."""
+        return f"{statistic} ({self.unit})" if self.unit else f"{statistic} {self.name}"
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Each scored metric's unit, for a chart's axis."""
+        value_unit = self.unit or self.name
+        return {"requests": "requests per bucket", "error_rate": "error share", "mean_ms": value_unit,
+                "p95_ms": value_unit}
+
+
+LATENCY = Measure()
 
 
 def minute(value) -> str:
@@ -51,8 +96,6 @@ COLUMN_FORMATS: dict[str, Callable] = {
     "lines": count, "occurrences": count, "count": count, "records": count, "incidents": count,
     "bytes_sent": count, "share": percent,
     "error_rate_5xx": percent, "error_rate_4xx": percent, "error_rate": percent,
-    "mean_ms": milliseconds, "p50_ms": milliseconds, "p95_ms": milliseconds, "p99_ms": milliseconds,
-    "max_ms": milliseconds, "min_ms": milliseconds,
     "start": minute, "end": minute, "bucket": minute, "first_seen": minute, "last_seen": minute,
     "peak_z": one_decimal, "z_score": one_decimal, "minutes": count,
     # the evaluation's counts (floats where a row has none to give)
@@ -63,12 +106,14 @@ COLUMN_FORMATS: dict[str, Callable] = {
 }
 
 
-def show(frame: pd.DataFrame, **formats: Callable) -> Styler | HTML:
-    """The frame as a table for people: known columns formatted, `formats` on top, no index,
-    long text wrapped rather than cut, every cell and header HTML-escaped."""
+def show(frame: pd.DataFrame, measure: Measure = LATENCY, **formats: Callable) -> Styler | HTML:
+    """The frame as a table for people: known columns formatted (the value's statistics in
+    `measure`'s unit), `formats` on top, no index, long text wrapped rather than cut, every cell
+    and header HTML-escaped."""
     if frame.empty:  # a table of headers only reads as broken
         return HTML("<p><em>None in these logs.</em></p>")
-    chosen = {column: fn for column, fn in {**COLUMN_FORMATS, **formats}.items() if column in frame.columns}
+    known = {**COLUMN_FORMATS, **{column: measure.format for column in VALUE_COLUMNS}, **formats}
+    chosen = {column: fn for column, fn in known.items() if column in frame.columns}
     chosen.update({column: two_decimals for column in frame.select_dtypes("float").columns if column not in chosen})
     # escape="html": cells quote the logs (endpoints, messages), untrusted text for the page
     return (frame.reset_index(drop=True).style.format(chosen, na_rep="", escape="html")
@@ -82,11 +127,11 @@ def paragraphs(sentences: list[str]) -> str:
     return "".join(f"<p style='font-size:1.1em'>{html.escape(sentence)}</p>" for sentence in sentences)
 
 
-def signal_value(metric: str, value) -> str:
+def signal_value(metric: str, value, measure: Measure = LATENCY) -> str:
     if metric == "error_rate":
         return percent(value)
-    if metric in ("mean_ms", "p95_ms"):
-        return milliseconds(value)
+    if metric in VALUE_COLUMNS:
+        return measure.format(value)
     return f"{count(value)}/bucket" if metric == "requests" else one_decimal(value)
 
 
@@ -98,7 +143,7 @@ def _field(signal, name: str):
         return None
 
 
-def describe_signal(signal) -> str:
+def describe_signal(signal, measure: Measure = LATENCY) -> str:
     """'p95 latency 1,588 ms against 215 ms (7.4x, z 39.6)' for one signal of an incident."""
     metric, value, baseline = signal["metric"], signal["peak_value"], signal["baseline_at_start"]
     ratio = f"{value / baseline:.1f}x, " if baseline and not pd.isna(baseline) and baseline > 0 else ""
@@ -106,8 +151,8 @@ def describe_signal(signal) -> str:
     # series of routine bursts, so the reason is named instead
     why = (f"far beyond its range of the previous {describe_seconds(SPIKE_NOVELTY_SECONDS)}"
            if _field(signal, "record") else f"z {signal['peak_z']:.1f}")
-    return (f"{METRIC_NAMES.get(metric, metric)} {signal_value(metric, value)} against "
-            f"{signal_value(metric, baseline)} ({ratio}{why})")
+    return (f"{measure.metric_name(metric)} {signal_value(metric, value, measure)} against "
+            f"{signal_value(metric, baseline, measure)} ({ratio}{why})")
 
 
 def worst_first(incidents: pd.DataFrame) -> pd.DataFrame:
@@ -119,9 +164,9 @@ def worst_first(incidents: pd.DataFrame) -> pd.DataFrame:
             .sort_values(["_rank", "_size", "start"]).drop(columns=["_rank", "_size"]))
 
 
-def describe_incident(incident) -> str:
+def describe_incident(incident, measure: Measure = LATENCY) -> str:
     """One incident as a sentence: where, how bad, how long, what moved, what stood out."""
-    moved = "; ".join(describe_signal(signal) for signal in incident.signals)
+    moved = "; ".join(describe_signal(signal, measure) for signal in incident.signals)
     explanation = getattr(incident, "explanation", None)
     why = f" Over-represented: {explanation}." if isinstance(explanation, str) and explanation else ""
     new = getattr(incident, "new_messages", None) or []
@@ -131,7 +176,7 @@ def describe_incident(incident) -> str:
             f"from {minute(incident.start)}. {moved}.{why}{first_seen}")
 
 
-def incident_table(incidents: pd.DataFrame) -> pd.DataFrame:
+def incident_table(incidents: pd.DataFrame, measure: Measure = LATENCY) -> pd.DataFrame:
     """One row per incident, worst first: where, when, how long, how bad, what moved, why."""
     if incidents.empty:
         return pd.DataFrame(columns=["series", "start", "minutes", "severity", "what moved", "explanation",
@@ -142,7 +187,7 @@ def incident_table(incidents: pd.DataFrame) -> pd.DataFrame:
         "start": order["start"],
         "minutes": order["minutes"],
         "severity": order["severity"],
-        "what moved": order["signals"].map(lambda signals: "\n".join(describe_signal(s) for s in signals)),
+        "what moved": order["signals"].map(lambda signals: "\n".join(describe_signal(s, measure) for s in signals)),
         "explanation": order.get("explanation", pd.Series("", index=order.index)).fillna(""),
         "cascade": order["cascade_id"].fillna(""),
     })

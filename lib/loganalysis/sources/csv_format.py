@@ -13,7 +13,8 @@ from loganalysis.sources.fields import nth, record_columns, service_column, type
 
 
 def parse_csv_series(lines: DataFrame, environment: str) -> DataFrame:
-    """`timestamp,value` files: each file is one service (named after the file), value = latency."""
+    """`timestamp,value` files: each file is one service (named after the file), its value in the
+    records' value column (`response_time_ms`; the pages call it by the run's `value_name`)."""
     parts = F.split("raw_line", ",")
     timestamp = F.trim(nth(parts, 1)).try_cast(T.TimestampType())
     value = F.trim(nth(parts, 2)).try_cast("double")
@@ -23,8 +24,10 @@ def parse_csv_series(lines: DataFrame, environment: str) -> DataFrame:
               .when(value.isNull(), F.lit("wrong_type:value")))
     return (
         lines.where(~is_csv_header(F.col("raw_line")))  # header lines
+        # No level: a reading is not a log line, and an invented INFO would fill the pages'
+        # traffic sentence with a level mix of one.
         .select(*record_columns(timestamp=timestamp, service=service, environment=F.lit(environment),
-                         level=F.lit("INFO"), response_time_ms=value),
+                                response_time_ms=value),
                 reason.alias("reason"), "raw_line", "source_file")
     )
 
