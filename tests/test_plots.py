@@ -87,6 +87,19 @@ def test_every_registered_report_chart_draws_from_the_report_tables():
         assert "latency" not in texts and "(ms" not in texts and "Response time" not in texts, (name, texts)
 
 
+def test_charts_of_failures_say_so_when_there_are_none():
+    """A metric series has no failures: an all-zero heatmap drew one flat colour with a scale
+    from -0.075 to 0.1; the chart says why it is empty instead."""
+    from types import SimpleNamespace
+
+    t = pd.date_range("2026-11-02", periods=3, freq="h")
+    report = SimpleNamespace(
+        timeseries=pd.DataFrame({"bucket": t, "service": "cpu", "environment": "prod", "requests": 1, "errors_5xx": 0}),
+        top_error_messages=pd.DataFrame(columns=["service", "rank", "message", "occurrences"]))
+    for chart in (plots.error_rate_by_hour_chart, plots.top_error_messages_chart):
+        assert plots.NO_FAILURES in _drawn_texts(chart(report))
+
+
 def test_the_incident_overview_labels_each_incident_with_its_signal_in_words():
     from types import SimpleNamespace
 

@@ -354,7 +354,24 @@ def p95_latency_chart(report) -> plt.Figure:
                                  f"{measure.metric_name('p95_ms')} per service", measure.axis("p95"))
 
 
+def nothing_to_draw(title: str, sentence: str) -> plt.Figure:
+    """A chart's title over the sentence saying why it has nothing to show: an all-zero heatmap
+    or an empty bar chart reads as broken."""
+    fig, ax = plt.subplots(figsize=(12, 1.2))
+    ax.text(0.0, 0.5, sentence, ha="left", va="center", transform=ax.transAxes, fontsize=11)
+    ax.set_axis_off()
+    ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+NO_FAILURES = "No failed requests (5xx, or lines at a failure level) in these records."
+
+
 def error_rate_by_hour_chart(report) -> plt.Figure:
+    if not report.timeseries["errors_5xx"].sum():
+        return nothing_to_draw("5xx error rate by service and hour of day (UTC)", NO_FAILURES)
     table, note = highest_rows(insights.error_rate_by_hour(report.timeseries) * 100, "services")
     return heatmap(table, "5xx error rate by service and hour of day (UTC)" + note, ".1f", "5xx rate (%)",
                    "hour of day (UTC)", "service")
@@ -385,6 +402,8 @@ def p95_by_environment_chart(report) -> plt.Figure:
 
 def top_error_messages_chart(report) -> plt.Figure:
     messages = report.top_error_messages
+    if messages.empty:
+        return nothing_to_draw("Most frequent 5xx messages", NO_FAILURES)
     note = ""
     if len(messages) > MAX_BARS:
         note = f" (the {MAX_BARS} most frequent of {len(messages):,})"
