@@ -87,6 +87,18 @@ def test_every_registered_report_chart_draws_from_the_report_tables():
         assert "latency" not in texts and "(ms" not in texts and "Response time" not in texts, (name, texts)
 
 
+def test_p95_bars_of_series_orders_of_magnitude_apart_use_a_log_axis():
+    from types import SimpleNamespace
+
+    summary = pd.DataFrame({"service": ["bytes", "cpu", "temp"], "environment": "prod",
+                            "p95_ms": [26_742_770.0, 0.2, 103.0]})
+    report = SimpleNamespace(summary=summary, measure=tables.Measure("value", ""))
+    axis = plots.p95_by_environment_chart(report).get_axes()[0]
+    assert axis.get_xscale() == "log" and axis.get_xlabel() == "p95 value (log scale)"
+    close = SimpleNamespace(summary=summary.assign(p95_ms=[120.0, 80.0, 300.0]), measure=tables.LATENCY)
+    assert plots.p95_by_environment_chart(close).get_axes()[0].get_xscale() == "linear"
+
+
 def test_charts_of_failures_say_so_when_there_are_none():
     """A metric series has no failures: an all-zero heatmap drew one flat colour with a scale
     from -0.075 to 0.1; the chart says why it is empty instead."""

@@ -203,6 +203,7 @@ def series_with_incidents(ts: pd.DataFrame, incidents: pd.DataFrame, y: str, tit
         for incident in (incidents[incidents[facet] == panel] if not incidents.empty else incidents).itertuples():
             ax.axvspan(incident.start, max(incident.end, incident.start + step), color=INCIDENT_COLOR, alpha=0.3, lw=0)
         ax.set_ylabel(ylabel)
+        ax.yaxis.set_major_formatter(mticker.FuncFormatter(_thousands))  # 3,000,000, not 3 and "1e6" apart
         ax.set_title(panel, loc="left", fontsize=11)
         if not shared:
             _concise_dates(ax)
@@ -294,6 +295,8 @@ def bars(df: pd.DataFrame, x: str, y: str, hue: str | None, title: str, xlabel: 
     sns.barplot(data=df, x=x, y=y, hue=hue, ax=ax, orient="h")
     if log:
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(_thousands))  # plain numbers, not math text
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     if hue:
         ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     return _finish(fig, ax, title, xlabel, ylabel)
@@ -395,9 +398,13 @@ def p95_by_environment_chart(report) -> plt.Figure:
     slowest, note = highest_rows(report.summary.pivot(index="service", columns="environment", values="p95_ms"),
                                  "services")
     shown = report.summary.set_index("service").loc[slowest.index].reset_index()  # slowest first
+    positive = shown["p95_ms"][shown["p95_ms"] > 0]
+    # Series of other kinds (CPU %, bytes: csv_series) differ by orders of magnitude: on a linear
+    # axis all but the largest bars vanish.
+    wide = len(positive) > 1 and positive.max() > 100 * positive.min()
     return bars(shown, "p95_ms", "service", "environment",
                 f"{report.measure.metric_name('p95_ms')} by service and environment" + note,
-                report.measure.axis("p95"), "service")
+                report.measure.axis("p95") + (" (log scale)" if wide else ""), "service", log=wide)
 
 
 def top_error_messages_chart(report) -> plt.Figure:
