@@ -133,6 +133,7 @@ def test_csv_series_names_service_after_file_and_skips_header(spark, tmp_path):
     assert ingest.line_counts(lines, ingest.IngestSettings(input_format="csv_series"))[1] == 1
     assert [(r.service, r.response_time_ms, r.reason) for r in rows] == [
         ("cpu_load", 42.5, None), ("cpu_load", None, "wrong_type:value"), ("cpu_load", None, "unparseable:csv_series")]
+    assert {r.level for r in rows} == {None}  # a reading is no log line: no invented level
 
 
 # ---- issue #23: regex, apache / nginx with their own format strings, csv with a column map ----

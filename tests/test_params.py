@@ -270,6 +270,8 @@ def test_a_csv_series_value_is_called_a_value_on_the_pages_unless_the_profile_na
         assert (stage_params["value_name"], stage_params["value_unit"]) == ("value", "")
     named = params.check({**profile, "value_name": "CPU", "value_unit": "%"})["04_aggregate_insights"]
     assert (named["value_name"], named["value_unit"]) == ("CPU", "%")
+    with pytest.raises(params.ParameterError, match="value_name = ' ' must name the value"):
+        params.check({**profile, "value_name": " "})
     logs = params.check({**profile, "input_format": "apache_combined"})["04_aggregate_insights"]
     assert "value_name" not in logs and "value_unit" not in logs  # the notebooks' own: latency in ms
 

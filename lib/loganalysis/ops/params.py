@@ -154,6 +154,7 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("input_format", lambda v: v in FORMATS, f"is not a known input format ({', '.join(FORMATS)})"),
     ("charts", lambda v: isinstance(v, (list, tuple)) and all(isinstance(c, str) and c in REPORT_CHARTS for c in v),
      f"names a chart that is not drawn (known: {', '.join(REPORT_CHARTS)})"),
+    ("value_name", lambda v: isinstance(v, str) and v.strip() != "", "must name the value, e.g. latency, CPU or value"),
     ("failure_levels", lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) and n.strip() for n in v),
      "must list level names, e.g. [ERROR, FATAL]"),
     ("service_from", lambda v: v in ("constant", "vhost", "path_prefix", "file"),

@@ -174,7 +174,7 @@ def latency_histograms(hist: pd.DataFrame, title: str, xlabel: str = "response t
 
 
 MAX_PANELS = 8      # small multiples drawn; the rest are named in the title
-TITLE_CHARACTERS = 120  # of a 13 pt bold title on a 12-inch figure, about its width
+TITLE_CHARACTERS = 95  # of a 13 pt bold title on a 12-inch figure: wide capitals and all, within its width
 MAX_POINTS = 360    # points per line: finer than this is a hairball at report width
 
 
@@ -398,10 +398,10 @@ def p95_by_environment_chart(report) -> plt.Figure:
     slowest, note = highest_rows(report.summary.pivot(index="service", columns="environment", values="p95_ms"),
                                  "services")
     shown = report.summary.set_index("service").loc[slowest.index].reset_index()  # slowest first
-    positive = shown["p95_ms"][shown["p95_ms"] > 0]
+    values = shown["p95_ms"].dropna()
     # Series of other kinds (CPU %, bytes: csv_series) differ by orders of magnitude: on a linear
-    # axis all but the largest bars vanish.
-    wide = len(positive) > 1 and positive.max() > 100 * positive.min()
+    # axis all but the largest bars vanish. A log axis only when every bar can stand on it.
+    wide = len(values) > 1 and (values > 0).all() and values.max() > 100 * values.min()
     return bars(shown, "p95_ms", "service", "environment",
                 f"{report.measure.metric_name('p95_ms')} by service and environment" + note,
                 report.measure.axis("p95") + (" (log scale)" if wide else ""), "service", log=wide)

@@ -67,6 +67,10 @@ class Measure:
         """An axis label: 'p95 (ms)', or 'p95 value' without a unit."""
         return f"{statistic} ({self.unit})" if self.unit else f"{statistic} {self.name}"
 
+    def column_header(self, column: str) -> str:
+        """'p95_ms' -> 'p95 value' (or 'p95 (%)' with a unit): a value column's header."""
+        return self.axis(column.removesuffix("_ms"))
+
     @property
     def units(self) -> dict[str, str]:
         """Each scored metric's unit, for a chart's axis."""
@@ -115,9 +119,11 @@ def show(frame: pd.DataFrame, measure: Measure = LATENCY, **formats: Callable) -
     known = {**COLUMN_FORMATS, **{column: measure.format for column in VALUE_COLUMNS}, **formats}
     chosen = {column: fn for column, fn in known.items() if column in frame.columns}
     chosen.update({column: two_decimals for column in frame.select_dtypes("float").columns if column not in chosen})
+    # A metric series' value is no response time: its columns are headed in its own words.
+    headers = {} if measure == LATENCY else {column: measure.column_header(column) for column in VALUE_COLUMNS}
     # escape="html": cells quote the logs (endpoints, messages), untrusted text for the page
     return (frame.reset_index(drop=True).style.format(chosen, na_rep="", escape="html")
-            .format_index(escape="html", axis=1)
+            .relabel_index([html.escape(str(headers.get(column, column))) for column in frame.columns], axis=1)
             .hide(axis="index")
             .set_properties(**{"white-space": "pre-wrap", "text-align": "left"}))
 
@@ -125,6 +131,11 @@ def show(frame: pd.DataFrame, measure: Measure = LATENCY, **formats: Callable) -
 def paragraphs(sentences: list[str]) -> str:
     """Sentences as HTML paragraphs, escaped: they quote service names and log text."""
     return "".join(f"<p style='font-size:1.1em'>{html.escape(sentence)}</p>" for sentence in sentences)
+
+
+def multiple(ratio: float) -> str:
+    """'7.4x'; a drop to a small share keeps two significant digits ('0.0012x', not '0.0x')."""
+    return f"{ratio:.1f}x" if abs(ratio) >= 0.1 else f"{ratio:.2g}x"
 
 
 def signal_value(metric: str, value, measure: Measure = LATENCY) -> str:
@@ -146,7 +157,7 @@ def _field(signal, name: str):
 def describe_signal(signal, measure: Measure = LATENCY) -> str:
     """'p95 latency 1,588 ms against 215 ms (7.4x, z 39.6)' for one signal of an incident."""
     metric, value, baseline = signal["metric"], signal["peak_value"], signal["baseline_at_start"]
-    ratio = f"{value / baseline:.1f}x, " if baseline and not pd.isna(baseline) and baseline > 0 else ""
+    ratio = f"{multiple(value / baseline)}, " if baseline and not pd.isna(baseline) and baseline > 0 else ""
     # a record pages whatever its z (anomalies.FAR_NOVELTY_MARGIN): its z can be near 0 on a
     # series of routine bursts, so the reason is named instead
     why = (f"far beyond its range of the previous {describe_seconds(SPIKE_NOVELTY_SECONDS)}"
