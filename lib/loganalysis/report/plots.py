@@ -154,7 +154,7 @@ def _short(value) -> str:
     return f"x{value:g}" if isinstance(value, float) else str(value)
 
 
-def latency_histograms(hist: pd.DataFrame, title: str, xlabel: str = "response time (ms, log scale)") -> plt.Figure:
+def latency_histograms(hist: pd.DataFrame, title: str, xlabel: str = "latency (ms, log scale)") -> plt.Figure:
     """`hist`: service, bin_ms (lower edge), requests, share; drawn on a log latency axis, one
     line for each of the MAX_LINES busiest services (shares do not add up into an "other")."""
     busiest = hist.groupby("service")["requests"].sum().sort_values(ascending=False, kind="stable")
@@ -386,12 +386,9 @@ def requests_per_hour_chart(report) -> plt.Figure:
 
 
 def latency_distribution_chart(report) -> plt.Figure:
-    measure = report.measure
-    if measure == LATENCY:
-        return latency_histograms(report.latency_histogram, "Response time distribution by service")
-    unit = f"{measure.unit}, " if measure.unit else ""
-    return latency_histograms(report.latency_histogram, f"Distribution of the positive {measure.name}s by service",
-                              f"{measure.name} ({unit}log scale)")
+    name, unit = report.measure.name, report.measure.unit
+    return latency_histograms(report.latency_histogram, f"Distribution of {name} by service (values above 0)",
+                              f"{name} ({unit + ', ' if unit else ''}log scale)")
 
 
 def p95_by_environment_chart(report) -> plt.Figure:
