@@ -23,6 +23,7 @@ point goes beyond them by a clear margin: news whatever its z).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -179,8 +180,10 @@ def trailing_spread(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Median and IQR / 1.349 of the `window` points before each point (NaN skipped)."""
-    return trailing_median(values, window), trailing_spread(values, window)
+    """Median and IQR / 1.349 of the `window` points before each point (NaN skipped): the three
+    quantiles from one sort of the windows."""
+    median, q1, q3 = trailing_quantiles(values, window, (0.5, 0.25, 0.75), MIN_POINTS)
+    return median, (q3 - q1) / NORMAL_IQR
 
 
 def same_time_on_previous_days(values: np.ndarray, period: int, days: int = SEASON_DAYS) -> np.ndarray:
@@ -216,6 +219,7 @@ def run_position(flags: np.ndarray) -> np.ndarray:
     return np.where(flags, i - last_unflagged, 0)
 
 
+@functools.cache  # asked of every series for the same p
 def abs_normal_quantile(p: float) -> float:
     """q with P(|N(0,1)| <= q) = p, by bisection on erf."""
     low, high = 0.0, 10.0
