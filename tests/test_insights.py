@@ -64,6 +64,20 @@ def test_tables_escape_log_text():
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html and "<b>" not in html
 
 
+def test_a_long_table_shows_its_highest_rows_and_says_where_the_rest_are():
+    frame = pd.DataFrame({"service": [f"<svc-{i:04d}>" for i in range(1500)], "errors_5xx": range(1500)})
+    html = tables.show_top(frame, "/data/<metrics>/summary", "errors_5xx", keep=3).data
+    assert "The 3 of 1,500 rows with the highest <code>errors_5xx</code>" in html
+    assert "/data/&lt;metrics&gt;/summary" in html and "<metrics>" not in html
+    shown = [f"&lt;svc-{i:04d}&gt;" for i in (1499, 1498, 1497)]
+    assert all(name in html for name in shown) and html.index(shown[0]) < html.index(shown[2])
+    assert "svc-1496" not in html and "svc-0000" not in html
+    first = tables.show_top(frame, "x", keep=2).data  # a frame already worst first keeps its order
+    assert "The first 2 of 1,500 rows" in first and "svc-0001" in first and "svc-0002" not in first
+    short = tables.show_top(frame.head(3), "x", "errors_5xx").to_html()  # every row fits: no note
+    assert "every row is in" not in short and "svc-0002" in short
+
+
 def test_a_card_names_the_messages_first_logged_during_its_incident():
     from loganalysis.report import insights
     from loganalysis.report.tables import describe_incident

@@ -128,6 +128,25 @@ def show(frame: pd.DataFrame, measure: Measure = LATENCY, **formats: Callable) -
             .set_properties(**{"white-space": "pre-wrap", "text-align": "left"}))
 
 
+# Rows a table on a page shows: a run over 1,500 series would otherwise publish tables of
+# thousands of rows (a 5 MB page 02) that nobody reads and that take seconds to render.
+MAX_TABLE_ROWS = 50
+
+
+def show_top(frame: pd.DataFrame, saved_in: str, by: str | None = None, measure: Measure = LATENCY,
+             keep: int = MAX_TABLE_ROWS, **formats: Callable) -> Styler | HTML:
+    """`show` of at most `keep` rows: past that, those with the highest `by` (None: the frame's
+    own first rows, for a frame already worst first), under a line that says how many of how
+    many and where every row is (`saved_in`, the output's path under the data root)."""
+    if len(frame) <= keep:
+        return show(frame, measure, **formats)
+    kept = frame.head(keep) if by is None else frame.sort_values(by, ascending=False, kind="stable").head(keep)
+    which = (f"The first {keep:,} of {len(frame):,} rows" if by is None else
+             f"The {keep:,} of {len(frame):,} rows with the highest <code>{html.escape(by)}</code>")
+    note = f"<p><em>{which}; every row is in <code>{html.escape(saved_in)}</code>.</em></p>"
+    return HTML(note + show(kept, measure, **formats).to_html())
+
+
 def paragraphs(sentences: list[str]) -> str:
     """Sentences as HTML paragraphs, escaped: they quote service names and log text."""
     return "".join(f"<p style='font-size:1.1em'>{html.escape(sentence)}</p>" for sentence in sentences)
