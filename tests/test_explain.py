@@ -48,6 +48,21 @@ def test_hundreds_of_incidents_do_not_overflow_the_filter(spark):
     assert explained == {"i0"}
 
 
+def test_the_records_filter_spans_each_incident_and_merges_the_closest_past_its_limit():
+    from collections import namedtuple
+    Window = namedtuple("Window", "service environment baseline_start end")
+    at = lambda hours: T0 + timedelta(hours=hours)  # noqa: E731
+    windows = [Window("api", "prod", at(0), at(2)), Window("api", "dev", at(1), at(3)),  # overlap: one span
+               Window("api", "prod", at(10), at(11)), Window("api", "prod", at(4), at(5)),
+               Window("db", "prod", at(0), at(1))]
+    assert explain._spans(windows) == [("api", at(0), at(3)), ("api", at(4), at(5)), ("api", at(10), at(11)),
+                                       ("db", at(0), at(1))]
+    # past the limit the closest spans of a service merge first: 3-4 h apart before 5-10 h
+    assert explain._spans(windows, 3) == [("api", at(0), at(5)), ("api", at(10), at(11)), ("db", at(0), at(1))]
+    assert explain._spans(windows, 2) == [("api", at(0), at(11)), ("db", at(0), at(1))]
+    assert explain._spans(windows, 1) is None  # two services: no span can cover both
+
+
 def test_nothing_is_claimed_without_a_baseline_or_of_a_field_the_records_lack(spark):
     """A CSV series' records carry no endpoint, host or message; after a gap in a sparse series
     the hour before an incident holds no records at all."""
