@@ -429,6 +429,35 @@ def test_a_partition_no_series_hashed_to_scores_nothing():
                                                  anomalies.DetectorConfig())) == []
 
 
+def test_a_partition_scores_each_series_as_it_would_be_scored_alone():
+    """The partition is sorted once and its series scored on slices: interleaved series, split
+    across two batches, one read hourly into five-minute buckets (kept one row an hour), give
+    the rows and columns each gets from trailing_baseline on its own."""
+    rng = np.random.default_rng(6)
+    n = 288 * 2
+    hourly = np.full(n, np.nan)
+    hourly[::12] = 20 + rng.normal(0, 1, n // 12)
+    parts = {("a", "prod", "mean_ms"): baseline_input("mean_ms", 100 + rng.normal(0, 5, n)),
+             ("a", "dev", "requests"): baseline_input("requests", 50 + rng.normal(0, 3, n)),
+             ("b", "prod", "mean_ms"): baseline_input("mean_ms", hourly, requests=0.0),
+             ("b", "prod", "error_rate"): baseline_input("error_rate", rng.uniform(0, 0.02, 40))}
+    parts[("b", "prod", "mean_ms")].loc[::12, "bucket_requests"] = 1.0
+    frames = [frame.assign(service=s, environment=e, metric=m) for (s, e, m), frame in parts.items()]
+    shuffled = pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=1)
+    context = anomalies.SeriesContext(300, 4.0)
+    config = anomalies.DetectorConfig()
+    half = len(shuffled) // 2
+    [together] = anomalies.baselines_of_partition(iter([shuffled.iloc[:half], shuffled.iloc[half:]]), 288,
+                                                  "seasonal", context, config)
+    for frame in frames:
+        alone = anomalies.trailing_baseline(frame, 288, "seasonal", context, config)
+        key = frame.iloc[0]
+        mine = together[(together["service"] == key.service) & (together["environment"] == key.environment)
+                        & (together["metric"] == key.metric)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine[alone.columns], alone, check_exact=True)
+    assert len(together) == sum(len(f) for f in frames) - (n - n // 12)  # the hourly series: a row an hour
+
+
 def test_a_series_read_hourly_into_five_minute_buckets_is_judged_on_its_hourly_readings():
     assert anomalies.sampling_step(np.array([3.0, 1.0, 0.0, 2.0]), 288) == 1  # traffic in neighbouring buckets
     assert anomalies.sampling_step(np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]), 288) == 3

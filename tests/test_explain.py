@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+import pytest
 from pyspark.sql import types as T
 
 from loganalysis.detect import explain
@@ -61,6 +62,30 @@ def test_the_records_filter_spans_each_incident_and_merges_the_closest_past_its_
     assert explain._spans(windows, 3) == [("api", at(0), at(5)), ("api", at(10), at(11)), ("db", at(0), at(1))]
     assert explain._spans(windows, 2) == [("api", at(0), at(11)), ("db", at(0), at(1))]
     assert explain._spans(windows, 1) is None  # two services: no span can cover both
+
+
+def test_the_records_filter_keeps_each_incident_span_and_what_lies_between_only_past_the_limit(spark):
+    from collections import namedtuple
+    Window = namedtuple("Window", "service environment baseline_start end")
+    at = lambda hours: T0 + timedelta(hours=hours)  # noqa: E731
+    rows = [dict(timestamp=at(h), service=svc, environment=env, status_code=200)
+            for h, svc, env in [(0.5, "api", "prod"), (5, "api", "prod"), (10.5, "api", "prod"),  # between: 5 h
+                                (0.5, "db", "prod"), (10.5, "db", "prod"), (0.5, "api", "qa")]]
+    records = enriched_frame(spark, rows)
+    windows = [Window("api", "prod", at(0), at(1)), Window("api", "prod", at(10), at(11)),
+               Window("db", "prod", at(0), at(1))]
+
+    def kept(spans_allowed):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(explain, "MAX_SPANS", spans_allowed)
+            return sorted((r.service, r.environment, r.timestamp) for r in
+                          records.where(explain._within_any(windows)).collect())
+
+    spans = [("api", "prod", at(0.5)), ("api", "prod", at(10.5)), ("db", "prod", at(0.5))]
+    assert kept(3) == spans  # a span each: api's 5 h record between its incidents is left out
+    assert kept(2) == sorted([*spans, ("api", "prod", at(5))])  # api's two spans merged
+    assert kept(1) == sorted([*spans, ("api", "prod", at(5)), ("db", "prod", at(10.5))])  # one span for all
+    assert not records.where(explain._within_any([])).count()
 
 
 def test_nothing_is_claimed_without_a_baseline_or_of_a_field_the_records_lack(spark):

@@ -74,6 +74,8 @@ def test_a_long_table_shows_its_highest_rows_and_says_where_the_rest_are():
     assert "svc-1496" not in html and "svc-0000" not in html
     first = tables.show_top(frame, "x", keep=2).data  # a frame already worst first keeps its order
     assert "The first 2 of 1,500 rows" in first and "svc-0001" in first and "svc-0002" not in first
+    named = tables.show_top(frame.rename(columns={"errors_5xx": "a<b"}), "x", "a<b", keep=2).data
+    assert "<code>a&lt;b</code>" in named and "a<b" not in named  # a column's name escaped too
     short = tables.show_top(frame.head(3), "x", "errors_5xx").to_html()  # every row fits: no note
     assert "every row is in" not in short and "svc-0002" in short
 

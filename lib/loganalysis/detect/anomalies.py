@@ -275,7 +275,7 @@ def baselines_of_partition(batches, window_buckets: int, method: str, context: S
     if not batches:  # a partition no series hashed to
         return
     frame = pd.concat(batches, ignore_index=True)
-    series = frame.groupby(METRIC_KEYS, sort=False).ngroup().to_numpy()
+    series = frame.groupby(METRIC_KEYS, sort=False, dropna=False).ngroup().to_numpy()
     order = np.lexsort((frame["epoch"].to_numpy(), series))
     frame, series = frame.take(order).reset_index(drop=True), series[order]
     bounds = [0, *(np.flatnonzero(np.diff(series)) + 1), len(frame)]

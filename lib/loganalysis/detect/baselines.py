@@ -181,7 +181,8 @@ def trailing_spread(values: np.ndarray, window: int) -> np.ndarray:
 
 def trailing_median_and_spread(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Median and IQR / 1.349 of the `window` points before each point (NaN skipped): the three
-    quantiles from one sort of the windows."""
+    quantiles from one sort of the windows (below SORTED_WINDOWS_MAX_CELLS; past it, a rolling
+    pass each)."""
     median, q1, q3 = trailing_quantiles(values, window, (0.5, 0.25, 0.75), MIN_POINTS)
     return median, (q3 - q1) / NORMAL_IQR
 

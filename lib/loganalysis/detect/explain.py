@@ -55,23 +55,28 @@ MAX_SPANS = 24
 
 def _spans(windows: list, limit: int = MAX_SPANS) -> list[tuple[str, object, object]] | None:
     """(service, start, end) spans that cover every window's baseline and incident, overlapping
-    ones merged; past `limit`, the two spans of one service with the smallest gap between
-    them merged, again and again. None when even a span a service is more than `limit`."""
-    spans = sorted((w.service, w.baseline_start, w.end) for w in windows)
+    ones merged; past `limit`, the spans of one service with the smallest gaps between them
+    merged until `limit` are left. None when the services alone are more than `limit`."""
     merged: list[list] = []
-    for service, start, end in spans:
+    for service, start, end in sorted((w.service, w.baseline_start, w.end) for w in windows):
         if merged and merged[-1][0] == service and start <= merged[-1][2]:
             merged[-1][2] = max(merged[-1][2], end)
         else:
             merged.append([service, start, end])
-    while len(merged) > limit:
-        gaps = [(merged[i + 1][1] - merged[i][2], i) for i in range(len(merged) - 1)
-                if merged[i][0] == merged[i + 1][0]]
-        if not gaps:
-            return None
-        _, i = min(gaps)
-        merged[i:i + 2] = [[merged[i][0], merged[i][1], max(merged[i][2], merged[i + 1][2])]]
-    return [tuple(span) for span in merged]
+    if len({service for service, _, _ in merged}) > limit:
+        return None
+    # Closing a gap leaves every other gap as it was (the spans are apart and in order), so the
+    # smallest len - limit gaps within a service are closed at once.
+    gaps = sorted((merged[i + 1][1] - merged[i][2], i) for i in range(len(merged) - 1)
+                  if merged[i][0] == merged[i + 1][0])
+    closed = {i for _, i in gaps[:max(len(merged) - limit, 0)]}
+    spans: list[list] = []
+    for i, span in enumerate(merged):
+        if i - 1 in closed:
+            spans[-1][2] = span[2]
+        else:
+            spans.append(list(span))
+    return [tuple(span) for span in spans]
 
 
 def _within_any(windows: list) -> Column:
@@ -79,10 +84,10 @@ def _within_any(windows: list) -> Column:
     incidents' time (`_spans`, from each baseline's start to the incident's end): the join then
     keeps each incident's own series and span. On the default 10M records the coarse filter of
     one span for all incidents kept 8.2M records for the join, a span per incident 1.7M (the
-    explanations 3.1 -> 1.3 s). The environments prune partition folders."""
+    explanations 3.55 -> 2.43 s, warm). The environments prune partition folders."""
     if not windows:
         return F.lit(False)
-    spans = _spans(windows)
+    spans = _spans(windows, MAX_SPANS)
     ts, service = F.col("timestamp"), F.col("service")
     if spans is None:  # more services than spans: one span for all
         spans_filter = (service.isin(*sorted({w.service for w in windows}))

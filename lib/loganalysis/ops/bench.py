@@ -291,7 +291,9 @@ def end_to_end_rows(rows: list[dict], n_records: int, work: Path, spark_master: 
     the default topology's (the two runs in ROUNDS alternating rounds, each stage's best kept,
     as every other ratio here), and the small NAB-based input (`nab_based_run`)."""
     by_name = {r["stage"]: r for r in rows}
-    rounds = ROUNDS if first_size else 1  # a 10M run takes minutes: once
+    # Every round regenerates the same records into the same data root (later rounds on a warm
+    # page cache, as every round of the steps above). A 10M run takes minutes: once.
+    rounds = ROUNDS if first_size else 1
     defaults, manys = [], []
     for _ in range(rounds):
         defaults.append(default_run(n_records, work, f"n{n_records}", spark_master))

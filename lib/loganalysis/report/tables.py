@@ -137,7 +137,7 @@ def show_top(frame: pd.DataFrame, saved_in: str, by: str | None = None, measure:
              keep: int = MAX_TABLE_ROWS, **formats: Callable) -> Styler | HTML:
     """`show` of at most `keep` rows: past that, those with the highest `by` (None: the frame's
     own first rows, for a frame already worst first), under a line that says how many of how
-    many and where every row is (`saved_in`, the output's path under the data root)."""
+    many and where every row is (`saved_in`, the output's path)."""
     if len(frame) <= keep:
         return show(frame, measure, **formats)
     kept = frame.head(keep) if by is None else frame.sort_values(by, ascending=False, kind="stable").head(keep)
