@@ -52,6 +52,9 @@ def test_incident_table_is_worst_first_and_tables_have_no_index_and_few_decimals
                                      "start": [T]})).to_html()
     assert "144 ms" in html and "0.31%" in html and "1.23" in html and "2026-11-03 02:09 UTC" in html
     assert "1.23456" not in html and "144.354" not in html and "row_heading" not in html
+    compared = tables.show(pd.DataFrame({"error_rate_vs_prod": [-0.0061, 0.0],
+                                         "p95_ratio_vs_prod": [0.974, None]})).to_html()
+    assert "-0.61 pp" in compared and "+0.00 pp" in compared and "0.97x" in compared and "-0.01" not in compared
 
 
 def test_sentences_reach_html_escaped():

@@ -86,6 +86,16 @@ def minute(value) -> str:
     return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def percentage_points(value) -> str:
+    """A difference of two rates: '+0.61 pp' (percentage points), not '0.01'."""
+    return "" if pd.isna(value) else f"{value * 100:+.2f} pp"
+
+
+def times(value) -> str:
+    """A ratio to a reference: '0.97x'."""
+    return "" if pd.isna(value) else f"{value:,.2f}x"
+
+
 def two_decimals(value) -> str:
     return "" if pd.isna(value) else f"{value:,.2f}"
 
@@ -102,6 +112,7 @@ COLUMN_FORMATS: dict[str, Callable] = {
     "error_rate_5xx": percent, "error_rate_4xx": percent, "error_rate": percent,
     "start": minute, "end": minute, "bucket": minute, "first_seen": minute, "last_seen": minute,
     "peak_z": one_decimal, "z_score": one_decimal, "minutes": count,
+    "error_rate_vs_prod": percentage_points, "p95_ratio_vs_prod": times,
     # the evaluation's counts (floats where a row has none to give)
     **{name: count for name in ("truth_windows", "caught", "events", "false_events", "warmup_windows",
                                 "benign_windows", "benign_alarms", "detections")},
