@@ -91,11 +91,6 @@ def percentage_points(value) -> str:
     return "" if pd.isna(value) else f"{value * 100:+.2f} pp"
 
 
-def times(value) -> str:
-    """A ratio to a reference: '0.97x'."""
-    return "" if pd.isna(value) else f"{value:,.2f}x"
-
-
 def two_decimals(value) -> str:
     return "" if pd.isna(value) else f"{value:,.2f}"
 
@@ -112,7 +107,7 @@ COLUMN_FORMATS: dict[str, Callable] = {
     "error_rate_5xx": percent, "error_rate_4xx": percent, "error_rate": percent,
     "start": minute, "end": minute, "bucket": minute, "first_seen": minute, "last_seen": minute,
     "peak_z": one_decimal, "z_score": one_decimal, "minutes": count,
-    "error_rate_vs_prod": percentage_points, "p95_ratio_vs_prod": times,
+    "error_rate_vs_prod": percentage_points, "p95_ratio_vs_prod": lambda ratio: multiple(ratio, 2),
     # the evaluation's counts (floats where a row has none to give)
     **{name: count for name in ("truth_windows", "caught", "events", "false_events", "warmup_windows",
                                 "benign_windows", "benign_alarms", "detections")},
@@ -163,9 +158,12 @@ def paragraphs(sentences: list[str]) -> str:
     return "".join(f"<p style='font-size:1.1em'>{html.escape(sentence)}</p>" for sentence in sentences)
 
 
-def multiple(ratio: float) -> str:
-    """'7.4x'; a drop to a small share keeps two significant digits ('0.0012x', not '0.0x')."""
-    return f"{ratio:.1f}x" if abs(ratio) >= 0.1 else f"{ratio:.2g}x"
+def multiple(ratio: float, decimals: int = 1) -> str:
+    """'7.4x' (or '0.97x' with two `decimals`); a drop to a small share keeps two significant
+    digits ('0.0012x', not '0.0x'); '' for none."""
+    if pd.isna(ratio):
+        return ""
+    return f"{ratio:.{decimals}f}x" if abs(ratio) >= 0.1 else f"{ratio:.2g}x"
 
 
 def signal_value(metric: str, value, measure: Measure = LATENCY) -> str:
