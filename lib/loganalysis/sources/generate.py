@@ -147,13 +147,14 @@ def value_pools(seed: int, services: dict, environments: dict, hosts_per_service
 
 # ---- tasks --------------------------------------------------------------------------------
 
-# Records per generation task at most. 10M records in 2 tasks took 38-43 s, in 8 tasks 32-34 s,
-# in 16 or 32 about 35 s (2026-11-30, 2 cores); at 2M, 2, 4 or 8 tasks made no difference.
+# Records per generation task on average (tasks follow the plan's cells, so a busy series makes a
+# larger task). 10M records in 2 tasks took 38-43 s, in 8 tasks 32-34 s, in 16 or 32 about 35 s
+# (2026-11-30, 2 cores); at 2M, 2, 4 or 8 tasks made no difference.
 RECORDS_PER_TASK = 1_250_000
 
 
 def task_count(n_records: int, parallelism: int) -> int:
-    """Generation tasks: at least one per core, and none above RECORDS_PER_TASK records."""
+    """Generation tasks: at least one per core, and RECORDS_PER_TASK records a task on average."""
     return max(parallelism, -(-n_records // RECORDS_PER_TASK))
 
 
@@ -163,7 +164,10 @@ def cells_frame(spark: SparkSession, cells: pd.DataFrame, services: dict, pools:
                 n_partitions: int) -> DataFrame:
     """The per-minute plan with each series' constants (endpoints, hosts) attached as arrays.
 
-    Cells are split into ranges of ids so each task expands a similar number of records.
+    Cells are split into ranges of ids holding about as many cells each. Cells run series by series,
+    so a task holds a few whole series and a busy series makes a larger task (3.3M and 0.15M records
+    of the default 10M). Tasks of equal records (each cell's task from its first id, placed without a shuffle)
+    measured slower (24-54 s against 20-42 s a 10M write, alternating; docs/performance.md).
     """
     endpoint_rows = []
     for service, spec in services.items():
