@@ -164,10 +164,9 @@ def cells_frame(spark: SparkSession, cells: pd.DataFrame, services: dict, pools:
                 n_partitions: int) -> DataFrame:
     """The per-minute plan with each series' constants (endpoints, hosts) attached as arrays.
 
-    Cells are split into ranges of ids holding about as many cells each. Cells run series by series,
-    so a task holds a few whole series and a busy series makes a larger task (3.3M and 0.15M records
-    of the default 10M). Tasks of equal records (each cell's task from its first id, placed without a shuffle)
-    measured slower (24-54 s against 20-42 s a 10M write, alternating; docs/performance.md).
+    Cells are split into ranges of ids holding about as many cells each. Cells run series by
+    series, so a busy series makes a larger task (3.3M and 0.15M records of the default 10M);
+    tasks of equal records measured slower (docs/performance.md, 2026-12-07).
     """
     endpoint_rows = []
     for service, spec in services.items():
