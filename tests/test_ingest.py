@@ -126,6 +126,67 @@ def test_epoch_and_pattern_timestamps(spark, tmp_path, fmt, value, expected):
     assert row.reason is None and row.timestamp == expected
 
 
+@pytest.mark.parametrize("value,expected", [
+    ("1793613600", utc(2026, 11, 2, 10, 0, 0)),                       # zap, Unix seconds
+    ("1793613600.25", utc(2026, 11, 2, 10, 0, 0, 250000)),
+    ("1793613600250", utc(2026, 11, 2, 10, 0, 0, 250000)),            # pino, Java: milliseconds
+    ("1793613600250123", utc(2026, 11, 2, 10, 0, 0, 250123)),         # microseconds
+    ("1793613600250123456", utc(2026, 11, 2, 10, 0, 0, 250123)),      # Go's UnixNano
+    ("2026-11-02T11:00:00+01:00", utc(2026, 11, 2, 10, 0, 0)),        # text: ISO 8601
+    ("02/Nov/2026", None),
+])
+def test_auto_timestamps_read_numbers_as_epochs_by_magnitude_and_text_as_iso(spark, tmp_path, value, expected):
+    line = f'{{"t": "{value}", "s": "api"}}'
+    (row,) = ingest.parse_json_lines(lines_of(spark, tmp_path, line), {"t": "timestamp", "s": "service"}, "auto",
+                                     "ms", {"environment": "prod"}).collect()
+    assert row.timestamp == expected and row.reason == (None if expected else "bad_timestamp")
+
+
+# Real loggers' lines, read with no field_map: the conventional names.
+CONVENTIONAL_JSON = "\n".join([
+    # ECS (log4j2 EcsLayout, ecs-logging): flat "log.level", nested service and http
+    '{"@timestamp": "2026-11-02T10:00:00.000Z", "log.level": "error", "message": "upstream timeout", '
+    '"service": {"name": "checkout", "environment": "staging"}, "host": {"name": "web-1"}, '
+    '"http": {"request": {"method": "POST"}, "response": {"status_code": 504}}, "url": {"path": "/pay"}, '
+    '"trace": {"id": "abc"}}',
+    # zap: epoch seconds as a number
+    '{"level": "info", "ts": 1793613601.5, "msg": "served", "service": "cart", "status": 200, '
+    '"duration_ms": 12.5, "path": "/cart?id=7"}',
+    # pino: epoch milliseconds, flat names
+    '{"time": 1793613602000, "level": "warn", "msg": "slow", "app": "search", "env": "prod", "hostname": "h2"}',
+    # Caddy access log: the request nested, status at the top
+    '{"level": "info", "ts": 1793613603, "msg": "handled request", "request": {"remote_ip": "10.0.0.9", '
+    '"method": "GET", "uri": "/a?b=1"}, "status": 404, "size": 512, "service": "edge"}',
+    '{"msg": "no time at all", "service": "cart"}',
+])
+
+
+def test_json_without_field_map_reads_the_conventional_names(spark, tmp_path):
+    rows = ingest.parse_json_lines(lines_of(spark, tmp_path, CONVENTIONAL_JSON), {},
+                                   fill={"environment": "prod"}).collect()
+    ecs, zap, pino, caddy, untimed = rows
+    assert ecs.reason is None and ecs.timestamp == utc(2026, 11, 2, 10, 0, 0)
+    assert (ecs.service, ecs.environment, ecs.host, ecs.level, ecs.status_code, ecs.method, ecs.endpoint,
+            ecs.message, ecs.trace_id) == ("checkout", "staging", "web-1", "ERROR", 504, "POST", "/pay",
+                                           "upstream timeout", "abc")
+    assert zap.timestamp == utc(2026, 11, 2, 10, 0, 1, 500000)
+    assert (zap.service, zap.environment, zap.status_code, zap.response_time_ms, zap.endpoint, zap.message) == (
+        "cart", "prod", 200, 12.5, "/cart", "served")
+    assert (pino.timestamp, pino.service, pino.environment, pino.host, pino.level) == (
+        utc(2026, 11, 2, 10, 0, 2), "search", "prod", "h2", "WARN")
+    assert (caddy.client_ip, caddy.method, caddy.endpoint, caddy.status_code, caddy.bytes_sent, caddy.level) == (
+        "10.0.0.9", "GET", "/a", 404, 512, "INFO")
+    assert untimed.reason == "missing_field:timestamp"
+
+
+def test_json_field_map_sources_fall_back_in_order_and_objects_are_no_values(spark, tmp_path):
+    text = '{"t": "2026-11-02T10:00:00Z", "svc": {"name": "x"}, "app": "api", "msg": "{\\"k\\": 1}"}'
+    (row,) = ingest.parse_json_lines(lines_of(spark, tmp_path, text),
+                                     {"t": "timestamp", "svc": "service", "app": "service", "msg": "message"},
+                                     fill={"environment": "prod"}).collect()
+    assert (row.service, row.message) == ("api", '{"k": 1}')
+
+
 def test_csv_series_names_service_after_file_and_skips_header(spark, tmp_path):
     lines = lines_of(spark, tmp_path, "timestamp,value\n2014-02-14 14:30:00,42.5\n2014-02-14 14:35:00,abc\nnope\n",
                      name="cpu_load.csv")

@@ -62,7 +62,7 @@ def header_columns(column_map: dict, label_column: str = "") -> list[str]:
     return list(column_map) + ([label_column] if label_column else [])
 
 
-def parse_csv(lines: DataFrame, column_map: dict, timestamp_format: str = "iso", duration_unit: str = "ms",
+def parse_csv(lines: DataFrame, column_map: dict, timestamp_format: str = "auto", duration_unit: str = "ms",
               service: str = "", environment: str = "", service_from: str = "constant",
               fill: dict | None = None, label_column: str = "") -> DataFrame:
     """CSV lines with a header: `column_map` maps CSV columns to canonical fields (quoted fields

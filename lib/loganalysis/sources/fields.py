@@ -63,9 +63,27 @@ def record_columns(**columns: Column) -> list[Column]:
     return [columns.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in LOG_SCHEMA.fields]
 
 
+# JSON numbers arrive as text, a float as Jackson writes it back (1.7936136015E9).
+_PLAIN_NUMBER = r"^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$"
+
+
+def epoch_by_magnitude(value: Column) -> Column:
+    """A number as an epoch in seconds, milliseconds, microseconds or nanoseconds, told apart by
+    its size: every date from 1973 to 5138 is 1e8-1e11 seconds, 1e11-1e14 milliseconds, and so on
+    (zap writes seconds, pino and Java loggers milliseconds, Go's UnixNano nanoseconds)."""
+    number = value.try_cast("decimal(38, 9)")  # exact: a double blurs nanoseconds into the next microsecond
+    size = F.abs(number)
+    micros = (F.when(size < 1e11, number * 1_000_000).when(size < 1e14, number * 1_000)
+              .when(size < 1e17, number).otherwise(number / 1_000))
+    return F.timestamp_micros(F.floor(micros).try_cast("long"))
+
+
 def parse_timestamp(value: Column, timestamp_format: str) -> Column:
-    """'iso' (ISO 8601, offsets honoured), 'epoch_s', 'epoch_ms', 'epoch_us', or a Java date
-    pattern (fractions of a second as S: `yyyy-MM-dd HH:mm:ss.SSSSSS`)."""
+    """'auto' (a number is an epoch, `epoch_by_magnitude`; text is ISO 8601), 'iso' (ISO 8601,
+    offsets honoured), 'epoch_s', 'epoch_ms', 'epoch_us', or a Java date pattern (fractions of a
+    second as S: `yyyy-MM-dd HH:mm:ss.SSSSSS`)."""
+    if timestamp_format == "auto":
+        return F.when(value.rlike(_PLAIN_NUMBER), epoch_by_magnitude(value)).otherwise(value.try_cast(T.TimestampType()))
     if timestamp_format == "iso":
         return value.try_cast(T.TimestampType())
     if timestamp_format == "epoch_s":

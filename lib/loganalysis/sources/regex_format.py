@@ -35,7 +35,7 @@ def matches_line_filter(line_filter: str) -> Column:
     return F.coalesce(F.col("raw_line").rlike(line_filter), F.lit(False)) if line_filter else F.lit(True)
 
 
-def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp_format: str = "iso",
+def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp_format: str = "auto",
                 duration_unit: str = "ms", service: str = "", environment: str = "",
                 service_from: str = "constant", fill: dict | None = None) -> DataFrame:
     """Lines read with a Java regex whose named groups are canonical fields, e.g.
