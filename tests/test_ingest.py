@@ -179,6 +179,20 @@ def test_json_without_field_map_reads_the_conventional_names(spark, tmp_path):
     assert untimed.reason == "missing_field:timestamp"
 
 
+def test_ingest_counts_the_records_carrying_each_field_as_it_writes_them(spark, tmp_path):
+    sample = tmp_path / "app.jsonl"
+    sample.write_text(CONVENTIONAL_JSON + "\n")
+    counts = stages.ingest_logs(spark, DataPaths(str(tmp_path / "data")),
+                                ingest.IngestSettings(input_path=str(sample), input_format="json",
+                                                      fill={"environment": "prod"}))
+    present = counts["fields_present"]
+    assert (counts["lines_out"], counts["quarantined"]) == (4, 1)
+    assert (present["timestamp"], present["service"], present["status_code"], present["response_time_ms"],
+            present["trace_id"], present["user_id"]) == (4, 4, 3, 1, 1, 0)
+    coverage = ingest.field_coverage(present, counts["lines_out"]).set_index("field")
+    assert coverage.loc["status_code", "share"] == 0.75 and list(coverage.index) == list(present)
+
+
 def test_json_field_map_sources_fall_back_in_order_and_objects_are_no_values(spark, tmp_path):
     text = '{"t": "2026-11-02T10:00:00Z", "svc": {"name": "x"}, "app": "api", "msg": "{\\"k\\": 1}"}'
     (row,) = ingest.parse_json_lines(lines_of(spark, tmp_path, text),
@@ -207,6 +221,7 @@ def ingest_sample(spark, tmp_path, text, name, **settings):
     sample.write_text(text)
     paths = DataPaths(str(tmp_path / "data"))
     counts = stages.ingest_logs(spark, paths, ingest.IngestSettings(input_path=str(sample), **settings))
+    counts.pop("fields_present")
     assert counts["lines_in"] == counts["lines_out"] + counts["quarantined"] + counts["not_records"]
     reasons = sorted(r.reason for r in read_parquet(spark, paths.ingest_quarantine).collect())
     records = validation.read_raw_records(spark, paths.raw_logs)

@@ -21,7 +21,7 @@ import pandas as pd
 from pyspark.sql import SparkSession, functions as F
 
 from loganalysis.core.paths import DataPaths
-from loganalysis.core.schema import SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
+from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
 from loganalysis.core.storage import StageOutputs, is_complete, read_parquet, stage_outputs
 from loganalysis.detect import anomalies, evaluate, explain, record_scores, reference
 from loganalysis.metrics import service_metrics, templates, validation
@@ -65,13 +65,14 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     """Read real logs in the settings' format into the raw-logs layout, lines that fail to parse
     into `ingest_quarantine`, and label windows (a labels file, or a CSV label column) into
     ground truth. Returns the reconciliation counts: lines_in, lines_out, quarantined and
-    not_records (CSV header lines, lines a regex format's line_filter leaves out)."""
+    not_records (CSV header lines, lines a regex format's line_filter leaves out); and under
+    fields_present, the records carrying each canonical field."""
     lines = ingest.read_lines(spark, settings.input_path, settings.file_glob or None)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
         # Records out counted as the writer takes them, lines in and not records in one pass over
         # the input: no second read of what was just written.
-        records, written = validation.counted(ingest.canonical_lines(parsed))
+        records, written = ingest.counted_lines(parsed)
         outputs.write_text(records, paths.raw_logs, SERIES_KEYS)
         outputs.write_parquet(ingest.rejected_lines(parsed), paths.ingest_quarantine)
         outputs.retire(paths.ground_truth.bad_lines)
@@ -88,8 +89,10 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
             outputs.retire(paths.ground_truth.incidents)
             outputs.retire(paths.ground_truth.scoring_start)
         lines_in, not_records = ingest.line_counts(lines, settings)
-        return {"lines_in": lines_in, "lines_out": validation.lines_counted(written),
-                "quarantined": outputs.read_parquet(paths.ingest_quarantine).count(), "not_records": not_records}
+        present = written.get
+        return {"lines_in": lines_in, "lines_out": present["lines"],
+                "quarantined": outputs.read_parquet(paths.ingest_quarantine).count(), "not_records": not_records,
+                "fields_present": {name: present[name] for name in LOG_FIELDS}}
 
 
 def write_label_windows(spark: SparkSession, outputs: StageOutputs, paths: DataPaths, parsed,

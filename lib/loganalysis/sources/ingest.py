@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window as W, functions as F, types as T
+import pandas as pd
+
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as W, functions as F, types as T
 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
@@ -197,6 +199,21 @@ def canonical_lines(parsed: DataFrame) -> DataFrame:
             .select(F.to_json(F.struct(*LOG_FIELDS), JSON_TIMESTAMP).alias("value"), *SERIES_KEYS))
 
 
+def counted_lines(parsed: DataFrame) -> tuple[DataFrame, Observation]:
+    """`canonical_lines`, counted as the writer takes them: `lines` in all and, under each
+    canonical field's name, the records that carry it (a mapping that finds nothing shows as 0)."""
+    seen = Observation("records_written")
+    records = parsed.where(F.col("reason").isNull())
+    return canonical_lines(records.observe(seen, F.count(F.lit(1)).alias("lines"),
+                                           *[F.count(name).alias(name) for name in LOG_FIELDS])), seen
+
+
+def field_coverage(fields_present: dict[str, int], records: int) -> pd.DataFrame:
+    """Each canonical field with the records that carry it and their share of all records."""
+    frame = pd.DataFrame({"field": list(fields_present), "records": list(fields_present.values())})
+    return frame.assign(share=frame["records"] / records if records else 0.0)
+
+
 def rejected_lines(parsed: DataFrame) -> DataFrame:
     return parsed.where(F.col("reason").isNotNull()).select("reason", "raw_line", "source_file")
 
@@ -319,7 +336,7 @@ FORMATS: dict[str, InputFormat] = {
     "nginx": InputFormat(partial(_access_log, "nginx"), "nginx access log in its own log_format (log_format)"),
     "regex": InputFormat(_regex, "lines read by a regex whose named groups are canonical fields (pattern, "
                                  "line_filter)", _filtered_out),
-    "json": InputFormat(_json_lines, "JSON lines mapped by field_map"),
+    "json": InputFormat(_json_lines, "JSON lines, fields by field_map or by their common names"),
     "csv": InputFormat(_csv, "CSV with a header, columns mapped by column_map (label_column optional)",
                        _csv_header_lines),
     "csv_series": InputFormat(_csv_series, "timestamp,value files, one service per file", _series_header_lines),
