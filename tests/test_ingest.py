@@ -18,7 +18,7 @@ from loganalysis.core.paths import DataPaths
 from loganalysis.core.storage import read_parquet
 from loganalysis.metrics import service_metrics, validation
 from loganalysis.ops import params
-from loganalysis.sources import csv_format, fields, ingest, regex_format
+from loganalysis.sources import csv_format, fields, ingest, regex_format, structured
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 APACHE_LOG = SHARED / "access_logs" / "apache_combined_10k.log"
@@ -103,7 +103,7 @@ MAPPING = {"@timestamp": "timestamp", "svc": "service", "duration": "response_ti
 
 
 def test_json_mapping_units_offsets_fills_and_garbage(spark, tmp_path):
-    rows = ingest.parse_json_lines(lines_of(spark, tmp_path, JSON_LINES), MAPPING, "iso", "s",
+    rows = structured.parse_json_lines(lines_of(spark, tmp_path, JSON_LINES), MAPPING, "iso", "s",
                                    {"environment": "prod"}).collect()
     first = rows[0]
     assert first.reason is None and first.timestamp == utc(2026, 11, 2, 9, 0, 0)
@@ -121,7 +121,7 @@ def test_json_mapping_units_offsets_fills_and_garbage(spark, tmp_path):
 ])
 def test_epoch_and_pattern_timestamps(spark, tmp_path, fmt, value, expected):
     line = f'{{"t": "{value}", "s": "api"}}'
-    (row,) = ingest.parse_json_lines(lines_of(spark, tmp_path, line), {"t": "timestamp", "s": "service"}, fmt,
+    (row,) = structured.parse_json_lines(lines_of(spark, tmp_path, line), {"t": "timestamp", "s": "service"}, fmt,
                                      "ms", {"environment": "prod"}).collect()
     assert row.reason is None and row.timestamp == expected
 
@@ -137,7 +137,7 @@ def test_epoch_and_pattern_timestamps(spark, tmp_path, fmt, value, expected):
 ])
 def test_auto_timestamps_read_numbers_as_epochs_by_magnitude_and_text_as_iso(spark, tmp_path, value, expected):
     line = f'{{"t": "{value}", "s": "api"}}'
-    (row,) = ingest.parse_json_lines(lines_of(spark, tmp_path, line), {"t": "timestamp", "s": "service"}, "auto",
+    (row,) = structured.parse_json_lines(lines_of(spark, tmp_path, line), {"t": "timestamp", "s": "service"}, "auto",
                                      "ms", {"environment": "prod"}).collect()
     assert row.timestamp == expected and row.reason == (None if expected else "bad_timestamp")
 
@@ -161,8 +161,10 @@ CONVENTIONAL_JSON = "\n".join([
 ])
 
 
-def test_json_without_field_map_reads_the_conventional_names(spark, tmp_path):
-    rows = ingest.parse_json_lines(lines_of(spark, tmp_path, CONVENTIONAL_JSON), {},
+@pytest.mark.parametrize("max_names", [structured.MAX_NAMES_LISTED, 2])  # 2: too many names to list, all looked up
+def test_json_without_field_map_reads_the_conventional_names(spark, tmp_path, monkeypatch, max_names):
+    monkeypatch.setattr(structured, "MAX_NAMES_LISTED", max_names)
+    rows = structured.parse_json_lines(lines_of(spark, tmp_path, CONVENTIONAL_JSON), {},
                                    fill={"environment": "prod"}).collect()
     ecs, zap, pino, caddy, untimed = rows
     assert ecs.reason is None and ecs.timestamp == utc(2026, 11, 2, 10, 0, 0)
@@ -193,9 +195,64 @@ def test_ingest_counts_the_records_carrying_each_field_as_it_writes_them(spark, 
     assert coverage.loc["status_code", "share"] == 0.75 and list(coverage.index) == list(present)
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("12.5ms", 12.5), ("1.2s", 1200.0), ("350µs", 0.35), ("350us", 0.35), ("1500000ns", 1.5), ("1m30.5s", 90_500.0),
+    ("2h", 7_200_000.0), ("42", 42.0), ("0.25", 0.25), ("12 parsecs", None), ("fast", None), ("", None),
+])
+def test_durations_read_by_their_unit_and_bare_numbers_in_the_default_unit(spark, text, expected):
+    (row,) = spark.createDataFrame([(text,)], "d string").select(structured.duration_ms(F.col("d"), "ms").alias("ms")).collect()
+    assert row.ms == (pytest.approx(expected) if expected is not None else None)
+
+
+# Real logfmt lines: Grafana's request log, Prometheus, a Go service with logrus' text format.
+LOGFMT = "\n".join([
+    'logger=context userId=1 orgId=1 uname=admin t=2026-11-02T10:00:00.123+00:00 level=info msg="Request Completed" '
+    'method=GET path=/api/dashboards/uid/abc status=200 remote_addr=127.0.0.1 time_ms=12 duration=12.136ms size=1234 '
+    'referer=',
+    'ts=2026-11-02T10:00:01.000Z caller=main.go:1234 level=error component=web msg="error serving: \\"broken\\" pipe" '
+    'err="write: broken pipe"',
+    'time="2026-11-02T10:00:02Z" level=warning msg="slow query" service=orders env=staging latency=1.5s status=ok',
+    'just some words',
+    'level=info msg="no time"',
+])
+
+
+def test_logfmt_lines_read_with_the_conventional_names(spark, tmp_path):
+    rows = structured.parse_logfmt(lines_of(spark, tmp_path, LOGFMT), {}, service="grafana",
+                                   environment="prod").collect()
+    grafana, prometheus, logrus, words, untimed = rows
+    assert grafana.reason is None and grafana.timestamp == utc(2026, 11, 2, 10, 0, 0, 123000)
+    assert (grafana.service, grafana.environment, grafana.level, grafana.method, grafana.endpoint, grafana.status_code,
+            grafana.response_time_ms, grafana.bytes_sent, grafana.client_ip, grafana.message) == (
+        "grafana", "prod", "INFO", "GET", "/api/dashboards/uid/abc", 200, 12.0, 1234, "127.0.0.1", "Request Completed")
+    assert (prometheus.level, prometheus.message, prometheus.status_code) == ("ERROR", 'error serving: "broken" pipe', None)
+    # `status=ok` is no status code: no status, and the line's failure is told by its level
+    assert (logrus.service, logrus.environment, logrus.level, logrus.response_time_ms, logrus.status_code) == (
+        "orders", "staging", "WARN", 1500.0, None)
+    assert [words.reason, untimed.reason] == ["unparseable:logfmt", "missing_field:timestamp"]
+
+
+def test_logfmt_ingest_stage_reconciles_and_quarantines_with_reasons(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, LOGFMT + "\n", "app.log",
+                                                         input_format="logfmt", service="grafana")
+    assert counts == counts_of(lines_out=3, quarantined=2, not_records=0)
+    assert reasons == ["missing_field:timestamp", "unparseable:logfmt"]
+    assert sorted(summary) == [("grafana", "prod"), ("orders", "staging")]
+    assert summary[("grafana", "prod")].errors_5xx == 1  # Prometheus' level=error line, which has no status
+
+
+def test_a_bare_duration_number_needs_a_field_map_saying_its_unit(spark, tmp_path):
+    line = 'ts=2026-11-02T10:00:00Z duration=0.25 msg=x'
+    (conventional,) = structured.parse_logfmt(lines_of(spark, tmp_path, line), {}, service="a").collect()
+    (mapped,) = structured.parse_logfmt(lines_of(spark, tmp_path, line, "b.log"),
+                                        {"ts": "timestamp", "duration": "response_time_ms"}, duration_unit="s",
+                                        service="a").collect()
+    assert conventional.response_time_ms is None and mapped.response_time_ms == pytest.approx(250.0)
+
+
 def test_json_field_map_sources_fall_back_in_order_and_objects_are_no_values(spark, tmp_path):
     text = '{"t": "2026-11-02T10:00:00Z", "svc": {"name": "x"}, "app": "api", "msg": "{\\"k\\": 1}"}'
-    (row,) = ingest.parse_json_lines(lines_of(spark, tmp_path, text),
+    (row,) = structured.parse_json_lines(lines_of(spark, tmp_path, text),
                                      {"t": "timestamp", "svc": "service", "app": "service", "msg": "message"},
                                      fill={"environment": "prod"}).collect()
     assert (row.service, row.message) == ("api", '{"k": 1}')

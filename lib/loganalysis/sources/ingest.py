@@ -10,21 +10,18 @@ read here; lines read by a regex with named groups in `regex_format`, CSV in `cs
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
 import pandas as pd
 
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as W, functions as F, types as T
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as W, functions as F
 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
-from loganalysis.sources import csv_format, logformat, regex_format
-from loganalysis.sources.fields import (canonical_level, level_for_status, matched, nth, parse_timestamp,
-                                        record_columns, with_captures)
-from loganalysis.sources.logformat import TIME_UNITS_MS
+from loganalysis.sources import csv_format, logformat, regex_format, structured
+from loganalysis.sources.fields import level_for_status, matched, nth, parse_timestamp, record_columns, with_captures
 
 
 def read_lines(spark: SparkSession, path: str, glob: str | None = None) -> DataFrame:
@@ -94,98 +91,6 @@ def _seconds_list_total(times: Column) -> Column:
     """nginx's "0.010, 0.250 : 0.003" (one time per upstream tried) summed; "-" is null."""
     parts = F.split(times, r"\s*[,:]\s*")
     return F.when(times != "-", F.aggregate(parts, F.lit(0.0), lambda total, part: total + part.try_cast("double")))
-
-
-# JSON logs read without a `field_map`: the names common loggers and schemas give each field,
-# tried in this order, the first a line has winning. Elastic Common Schema (log4j2, logback,
-# ecs-logging), Serilog's compact format (`@t`), logrus, zap, slog, winston, python-json-logger,
-# Caddy, Envoy and Traefik access logs. A nested path comes before the flat name it starts with
-# (`service.name` before `service`), and an object is never read as a value, so `{"service":
-# {"name": "api"}}` and `{"service": "api"}` both give api. ECS writes `log.level` as one flat key:
-# the bracket path reads it. Durations only under names that carry their unit in milliseconds:
-# `duration` is seconds in Caddy, milliseconds in Envoy, nanoseconds in ECS and Traefik.
-CONVENTIONAL_FIELD_MAP = {
-    "@timestamp": "timestamp", "timestamp": "timestamp", "time": "timestamp", "ts": "timestamp", "@t": "timestamp",
-    "StartUTC": "timestamp", "start_time": "timestamp",
-    "service.name": "service", "$['service.name']": "service", "service": "service", "app": "service", "application": "service",
-    "service.environment": "environment", "deployment.environment": "environment", "environment": "environment",
-    "env": "environment",
-    "host.name": "host", "host.hostname": "host", "host": "host", "hostname": "host",
-    "$['log.level']": "level", "log.level": "level", "level": "level", "severity": "level", "levelname": "level",
-    "@l": "level",
-    "http.response.status_code": "status_code", "status_code": "status_code", "status": "status_code",
-    "statusCode": "status_code", "response_code": "status_code", "DownstreamStatus": "status_code",
-    "duration_ms": "response_time_ms", "response_time_ms": "response_time_ms", "latency_ms": "response_time_ms",
-    "elapsed_ms": "response_time_ms",
-    "http.request.method": "method", "request.method": "method", "method": "method", "RequestMethod": "method",
-    "url.path": "endpoint", "request.uri": "endpoint", "endpoint": "endpoint", "path": "endpoint",
-    "uri": "endpoint", "RequestPath": "endpoint",
-    "client.ip": "client_ip", "request.remote_ip": "client_ip", "client_ip": "client_ip", "remote_addr": "client_ip",
-    "ClientHost": "client_ip",
-    "user.id": "user_id", "user_id": "user_id",
-    "message": "message", "msg": "message", "@m": "message",
-    "trace.id": "trace_id", "trace_id": "trace_id", "request_id": "trace_id",
-    "http.response.body.bytes": "bytes_sent", "bytes_sent": "bytes_sent", "size": "bytes_sent",
-}
-
-
-_FLAT_KEY = re.compile(r"\$\['([^']+)'\]")
-
-
-def json_field(top_fields: Column, path: str) -> Column:
-    """A JSON line's field as text, by `path`: a name (`@timestamp`), a dotted path into nested
-    objects (`http.status`), `$['log.level']` (a flat key holding a dot) or any other JSONPath.
-    `top_fields`: the line's top-level fields as text (`from_json` to a map), parsed once for
-    every field: a JSONPath on the whole line parses it again for each field it looks up."""
-    flat = _FLAT_KEY.fullmatch(path)
-    if flat:
-        return F.try_element_at(top_fields, F.lit(flat.group(1)))
-    if path.startswith("$"):
-        return F.get_json_object("raw_line", path)
-    name, _, inner = path.partition(".")
-    top = F.try_element_at(top_fields, F.lit(name))
-    # Only an object is looked into: most lines hold a plain value there, or nothing.
-    return F.when(top.startswith("{"), F.get_json_object(top, "$." + inner)) if inner else top
-
-
-def mapped_fields(top_fields: Column, field_map: dict) -> dict[str, Column]:
-    """Each canonical field's text from `field_map` (source path -> canonical field; several
-    sources may name one field: the first a line has wins). An object is no field's value, except
-    a message's (a message may well be JSON text)."""
-    unknown = set(field_map.values()) - set(LOG_FIELDS)
-    if unknown:
-        raise ValueError(f"field_map targets {sorted(unknown)} are not canonical fields {LOG_FIELDS}")
-    sources: dict[str, list[Column]] = {}
-    for path, target in field_map.items():
-        text = json_field(top_fields, path)
-        sources.setdefault(target, []).append(text if target == "message" else F.when(~text.startswith("{"), text))
-    return {target: F.coalesce(*texts) for target, texts in sources.items()}
-
-
-def parse_json_lines(lines: DataFrame, field_map: dict, timestamp_format: str = "auto",
-                     duration_unit: str = "ms", fill: dict | None = None) -> DataFrame:
-    """JSON lines whose fields are mapped onto the canonical record.
-
-    `field_map`: source JSON path (`@timestamp`, `http.status`) -> canonical field name; empty:
-    `CONVENTIONAL_FIELD_MAP`. `fill`: constants for canonical fields the source lacks (e.g.
-    environment: prod).
-    """
-    top_fields = F.from_json("raw_line", T.MapType(T.StringType(), T.StringType()))
-    source = mapped_fields(top_fields, field_map or CONVENTIONAL_FIELD_MAP)
-    columns = {name: F.coalesce(source[name], F.lit((fill or {}).get(name))) if name in source
-               else F.lit((fill or {}).get(name)) for name in LOG_FIELDS}
-    timestamp = parse_timestamp(columns["timestamp"], timestamp_format)
-    latency = columns["response_time_ms"].try_cast("double") * TIME_UNITS_MS[duration_unit]
-    status = columns["status_code"].try_cast("int")
-    reason = (F.when(top_fields.isNull(), F.lit("malformed_json"))
-              .when(columns["timestamp"].isNull(), F.lit("missing_field:timestamp"))
-              .when(timestamp.isNull(), F.lit("bad_timestamp")))
-    overrides = dict(timestamp=timestamp, response_time_ms=latency, status_code=status,
-                     endpoint=nth(F.split(columns["endpoint"], r"\?"), 1),  # the path, as access logs give it
-                     level=F.coalesce(canonical_level(columns["level"]),
-                                     F.when(status.isNotNull(), level_for_status(status))))
-    return lines.select(*record_columns(**{**columns, **overrides}), reason.alias("reason"), "raw_line",
-                        "source_file")
 
 
 # Microseconds kept: to_json's default writes milliseconds, which would cut a log's own
@@ -290,8 +195,14 @@ def _access_log(fmt: str, lines: DataFrame, settings: IngestSettings) -> DataFra
 
 
 def _json_lines(lines: DataFrame, settings: IngestSettings) -> DataFrame:
-    return parse_json_lines(lines, settings.field_map, settings.timestamp_format, settings.duration_unit,
-                            settings.fill)
+    return structured.parse_json_lines(lines, settings.field_map, settings.timestamp_format,
+                                       settings.duration_unit, settings.fill, settings.service,
+                                       settings.environment, settings.service_from)
+
+
+def _logfmt(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return structured.parse_logfmt(lines, settings.field_map, settings.timestamp_format, settings.duration_unit,
+                                   settings.fill, settings.service, settings.environment, settings.service_from)
 
 
 def _csv_series(lines: DataFrame, settings: IngestSettings) -> DataFrame:
@@ -337,6 +248,7 @@ FORMATS: dict[str, InputFormat] = {
     "regex": InputFormat(_regex, "lines read by a regex whose named groups are canonical fields (pattern, "
                                  "line_filter)", _filtered_out),
     "json": InputFormat(_json_lines, "JSON lines, fields by field_map or by their common names"),
+    "logfmt": InputFormat(_logfmt, "key=value lines (logfmt), fields by field_map or by their common names"),
     "csv": InputFormat(_csv, "CSV with a header, columns mapped by column_map (label_column optional)",
                        _csv_header_lines),
     "csv_series": InputFormat(_csv_series, "timestamp,value files, one service per file", _series_header_lines),
