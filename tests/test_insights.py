@@ -121,6 +121,8 @@ def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
                         "Status mix: 200: 9,125 (93.25%); 304: 445 (4.55%); 404: 213 (2.18%); 500: 3 (0.03%). "
                         "4xx: 213 (2.18%), 5xx: 3 (0.03%).")
     assert insights.traffic_sentences(_traffic().iloc[4:]) == []  # no status codes, no levels: nothing to say
+    unsized = insights.traffic_sentences(_traffic().assign(bytes_sent=None))[0]  # no record carried a size
+    assert unsized.startswith("9,786 requests with a status code. Status mix:") and "bytes" not in unsized
     app = pd.DataFrame([("jobs", "prod", "level", level, n, None, 0, failed) for level, n, failed in
                         [("INFO", 900, 0), ("WARN", 60, 0), ("ERROR", 38, 38), ("FATAL", 2, 2)]],
                        columns=_traffic().columns)

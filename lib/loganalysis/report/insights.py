@@ -131,7 +131,7 @@ def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
     statuses = traffic[traffic["dimension"] == "status_code"]
     if statuses.empty:
         return level_sentences(traffic)
-    by_status = statuses.groupby("value")[["requests", "bytes_sent"]].sum().sort_values("requests", ascending=False)
+    by_status = statuses.groupby("value")[["requests", "bytes_sent"]].sum(min_count=1).sort_values("requests", ascending=False)
     requests = int(by_status["requests"].sum())
     mix = shares(by_status["requests"].head(6), requests)
     more = f" and {len(by_status) - 6} more codes" if len(by_status) > 6 else ""
