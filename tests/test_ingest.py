@@ -241,6 +241,30 @@ def test_logfmt_ingest_stage_reconciles_and_quarantines_with_reasons(spark, tmp_
     assert summary[("grafana", "prod")].errors_5xx == 1  # Prometheus' level=error line, which has no status
 
 
+def test_logfmt_survives_long_quoted_values_and_decodes_go_escapes(spark, tmp_path):
+    trace = "at handler.go:42\\n" * 2000  # a quoted stack trace of 36,000 characters
+    text = (f'ts=2026-11-02T10:00:00Z level=eror msg="first\\tline\\nsecond" err="{trace}" service=18ms\n'
+            'ts=2026-11-02T10:00:01Z msg="go \\x41" service=api')
+    long_line, go_escape = structured.parse_logfmt(lines_of(spark, tmp_path, text), {}, service="fallback").collect()
+    assert (long_line.reason, long_line.message, long_line.level) == (None, "first\tline\nsecond", "ERROR")
+    assert long_line.service == "fallback"  # Heroku's `service=18ms` is a service time, not a name
+    assert go_escape.message == "go x41"  # no JSON escape: the backslash dropped, the text kept
+
+
+def test_json_reads_flat_dotted_keys_ignores_empty_strings_and_pino_http(spark, tmp_path):
+    lines = "\n".join([
+        '{"@timestamp": "2026-11-02T10:00:00Z", "log.level": "ERROR", "service.name": "", "app": "billing", '
+        '"trace.id": "t-1", "user_id": "", "message": "x"}',
+        '{"time": 1793613600000, "level": 30, "req": {"id": 7, "method": "GET", "url": "/a?b=1", '
+        '"remoteAddress": "::1"}, "res": {"statusCode": 404}, "responseTime": 3, "msg": "request completed"}',
+    ])
+    ecs, pino = structured.parse_json_lines(lines_of(spark, tmp_path, lines), {}, duration_unit="s",
+                                            service="web").collect()
+    assert (ecs.service, ecs.trace_id, ecs.user_id, ecs.level) == ("billing", "t-1", None, "ERROR")
+    assert (pino.method, pino.endpoint, pino.client_ip, pino.status_code, pino.trace_id) == ("GET", "/a", "::1", 404, "7")
+    assert pino.response_time_ms == 3.0  # a conventional name says milliseconds, whatever duration_unit says
+
+
 def test_a_bare_duration_number_needs_a_field_map_saying_its_unit(spark, tmp_path):
     line = 'ts=2026-11-02T10:00:00Z duration=0.25 msg=x'
     (conventional,) = structured.parse_logfmt(lines_of(spark, tmp_path, line), {}, service="a").collect()

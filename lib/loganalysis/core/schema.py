@@ -29,10 +29,10 @@ LOG_FIELDS = [field.name for field in LOG_SCHEMA.fields]
 # means the same in a Python, Java or syslog log. Unknown names are kept, upper-cased.
 LEVEL_ALIASES = {  # single letters: Android's logcat
     "TRACE": ("FINEST", "FINER", "VERBOSE", "V"),
-    "DEBUG": ("FINE", "DBG", "D"),
+    "DEBUG": ("FINE", "DBG", "DBUG", "D"),  # DBUG, EROR, CRIT: log15 (Grafana before 7)
     "INFO": ("INFORMATION", "INFORMATIONAL", "NOTICE", "CONFIG", "I"),
     "WARN": ("WARNING", "W"),
-    "ERROR": ("ERR", "SEVERE", "E"),
+    "ERROR": ("ERR", "EROR", "SEVERE", "DPANIC", "E"),  # DPANIC: zap's development panic
     "FATAL": ("CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "F", "A"),
 }
 CANONICAL_LEVEL = {alias: level for level, aliases in LEVEL_ALIASES.items() for alias in aliases}

@@ -31,28 +31,32 @@ from loganalysis.sources.logformat import TIME_UNITS_MS
 CONVENTIONAL_FIELD_MAP = {
     "@timestamp": "timestamp", "timestamp": "timestamp", "time": "timestamp", "ts": "timestamp", "t": "timestamp",
     "@t": "timestamp", "StartUTC": "timestamp", "start_time": "timestamp",
-    "service.name": "service", "$['service.name']": "service", "service": "service", "app": "service",
+    "service.name": "service", "service": "service", "app": "service",
     "application": "service",
     "service.environment": "environment", "deployment.environment": "environment", "environment": "environment",
     "env": "environment",
     "host.name": "host", "host.hostname": "host", "host": "host", "hostname": "host",
-    "$['log.level']": "level", "log.level": "level", "level": "level", "lvl": "level", "severity": "level",
+    "log.level": "level", "level": "level", "lvl": "level", "severity": "level",
     "levelname": "level", "@l": "level",
     "http.response.status_code": "status_code", "status_code": "status_code", "status": "status_code",
-    "statusCode": "status_code", "response_code": "status_code", "DownstreamStatus": "status_code",
+    "statusCode": "status_code", "res.statusCode": "status_code", "response_code": "status_code",
+    "DownstreamStatus": "status_code",
     "duration_ms": "response_time_ms", "response_time_ms": "response_time_ms", "latency_ms": "response_time_ms",
-    "elapsed_ms": "response_time_ms", "time_ms": "response_time_ms",
+    "elapsed_ms": "response_time_ms", "time_ms": "response_time_ms", "responseTime": "response_time_ms",
     "duration": "response_time_ms", "latency": "response_time_ms", "elapsed": "response_time_ms",
     "took": "response_time_ms",
-    "http.request.method": "method", "request.method": "method", "method": "method", "RequestMethod": "method",
-    "url.path": "endpoint", "request.uri": "endpoint", "endpoint": "endpoint", "path": "endpoint",
+    "http.request.method": "method", "request.method": "method", "req.method": "method", "method": "method",
+    "RequestMethod": "method",
+    "url.path": "endpoint", "request.uri": "endpoint", "req.url": "endpoint", "endpoint": "endpoint",
+    "path": "endpoint",
     "uri": "endpoint", "RequestPath": "endpoint",
-    "client.ip": "client_ip", "request.remote_ip": "client_ip", "client_ip": "client_ip", "remote_addr": "client_ip",
-    "ClientHost": "client_ip",
+    "client.ip": "client_ip", "request.remote_ip": "client_ip", "req.remoteAddress": "client_ip",
+    "client_ip": "client_ip", "remote_addr": "client_ip", "ClientHost": "client_ip", "fwd": "client_ip",
     "user.id": "user_id", "user_id": "user_id",
     "message": "message", "msg": "message", "@m": "message",
-    "trace.id": "trace_id", "trace_id": "trace_id", "traceID": "trace_id", "request_id": "trace_id",
-    "http.response.body.bytes": "bytes_sent", "bytes_sent": "bytes_sent", "size": "bytes_sent",
+    "trace.id": "trace_id", "trace_id": "trace_id", "traceID": "trace_id", "req.id": "trace_id",
+    "request_id": "trace_id",
+    "http.response.body.bytes": "bytes_sent", "bytes_sent": "bytes_sent", "size": "bytes_sent", "bytes": "bytes_sent",
 }
 # Names whose bare number says nothing of its unit: read only when the value carries one.
 UNIT_REQUIRED = frozenset({"duration", "latency", "elapsed", "took"})
@@ -87,8 +91,9 @@ Lookup = Callable[[str], Column]
 
 
 def json_lookup(top_fields: Column) -> Lookup:
-    """A JSON line's field as text, by path: a name (`@timestamp`), a dotted path into nested
-    objects (`http.status`), `$['log.level']` (a flat key holding a dot) or any other JSONPath.
+    """A JSON line's field as text, by path: a name (`@timestamp`), a dotted
+    name (`http.status`: the flat key, else the path into nested objects), `$['k']` (the flat key
+    alone) or any other JSONPath.
     `top_fields`: the line's top-level fields as text (`from_json` to a map), parsed once for
     every field: a JSONPath on the whole line parses it again for each field it looks up."""
     def field(path: str) -> Column:
@@ -99,13 +104,19 @@ def json_lookup(top_fields: Column) -> Lookup:
             return F.get_json_object("raw_line", path)
         name, _, inner = path.partition(".")
         top = F.try_element_at(top_fields, F.lit(name))
-        # Only an object is looked into: most lines hold a plain value there, or nothing.
-        return F.when(top.startswith("{"), F.get_json_object(top, "$." + inner)) if inner else top
+        if not inner:
+            return top
+        # A dotted name is a flat key first (ECS loggers write `trace.id` so), then a path; only an
+        # object is looked into: most lines hold a plain value there, or nothing.
+        return F.coalesce(F.try_element_at(top_fields, F.lit(path)),
+                          F.when(top.startswith("{"), F.get_json_object(top, "$." + inner)))
     return field
 
 
-# key=value pairs; a value is bare (no spaces) or quoted, with \" and \\ inside.
-_LOGFMT_PAIR = r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)'
+# key=value pairs; a value is bare (no spaces) or quoted, with \" and \\ inside. Possessive
+# quantifiers: an alternation under `*` makes Java's regex engine recurse once per character,
+# and a quoted stack trace of a few thousand characters would overflow its stack.
+_LOGFMT_PAIR = r'([^\s="]++)=("[^"\\]*+(?:\\.[^"\\]*+)*+"|[^\s"]*+)'
 
 
 def logfmt_fields(line: Column) -> tuple[Column, Column]:
@@ -113,8 +124,11 @@ def logfmt_fields(line: Column) -> tuple[Column, Column]:
     Two arrays, not a map: a key may repeat (the first is read), which a map refuses."""
     keys = F.regexp_extract_all(line, F.lit(_LOGFMT_PAIR), 1)
     quoted = F.regexp_extract_all(line, F.lit(_LOGFMT_PAIR), 2)
-    values = F.transform(quoted, lambda v: F.when(v.startswith('"'), F.regexp_replace(
-        F.regexp_replace(v, r'^"|"$', ""), r"\\(.)", "$1")).otherwise(v))
+    # A quoted value is a Go-quoted string: JSON decodes its escapes (\n, \t, \u00e9); one JSON
+    # refuses (Go's \x41) keeps its text with each backslash dropped.
+    values = F.transform(quoted, lambda v: F.when(v.startswith('"'), F.coalesce(
+        F.get_json_object(F.concat(F.lit('{"v":'), v, F.lit("}")), "$.v"),
+        F.regexp_replace(F.regexp_replace(v, r'^"|"$', ""), r"\\(.)", "$1"))).otherwise(v))
     return keys, values
 
 
@@ -129,23 +143,28 @@ def logfmt_lookup(keys: Column, values: Column) -> Lookup:
 
 # ---- fields to records -------------------------------------------------------------------------------
 
-# Cheap first looks (the value itself is parsed once, after a source is chosen): a number, a
-# number with a unit right after it.
+# Quick looks (the value itself is parsed once, after a source is chosen): a number; a duration
+# with its unit.
 _NUMERIC = r"^\s*-?\d"
-_UNIT_AFTER_NUMBER = rf"^\s*\d+(?:\.\d+)?\s*(?:{_UNITS})"
+_WITH_UNIT = rf"^\s*\d+(?:\.\d+)?\s*(?:{_UNITS})\s*$"
 
 
 def usable(target: str, text: Column, unit_required: bool) -> Column:
-    """`text` when it can be `target`'s value, else null, so the next source is tried: an object
-    is no field's value (except a message's: a message may well be JSON text), a status or a
-    size must be a number, a latency look like one (with its unit, when `unit_required`)."""
+    """`text` when it can be `target`'s value, else null, so the next source is tried: an empty
+    string is no value, an object no field's value (except a message's: a message may well be
+    JSON text), a status or a size must be a number, a latency look like one (with its unit,
+    when `unit_required`)."""
     if target == "message":
-        return text
+        return F.when(text != "", text)
     if target in ("status_code", "bytes_sent"):
         return F.when(text.try_cast("long").isNotNull(), text)
     if target == "response_time_ms":
-        return F.when(text.rlike(_UNIT_AFTER_NUMBER if unit_required else _NUMERIC), text)
-    return F.when(~text.startswith("{"), text)
+        with_unit = text.rlike(_WITH_UNIT) | text.rlike(_COMPOSITE)
+        return F.when(with_unit if unit_required else text.rlike(_NUMERIC), text)
+    value = (text != "") & ~text.startswith("{")
+    if target == "service":  # Heroku's router logs its service time as `service=18ms`
+        value &= ~text.rlike(_ONE_AMOUNT)
+    return F.when(value, text)
 
 
 def mapped_fields(lookup: Lookup, field_map: dict, unit_required: frozenset[str] = frozenset()) -> dict[str, Column]:
@@ -175,10 +194,10 @@ def conventions_present(lines: DataFrame, names: Column) -> dict:
         return CONVENTIONAL_FIELD_MAP
     present = {row.name for row in listed}
 
-    def first_name(path: str) -> str:
+    def looked_up(path: str) -> bool:  # as a flat key, or as a path from its first name
         flat = _FLAT_KEY.fullmatch(path)
-        return flat.group(1) if flat else path.partition(".")[0]
-    return {path: target for path, target in CONVENTIONAL_FIELD_MAP.items() if first_name(path) in present}
+        return (flat.group(1) if flat else path) in present or path.partition(".")[0] in present
+    return {path: target for path, target in CONVENTIONAL_FIELD_MAP.items() if looked_up(path)}
 
 
 def structured_records(lines: DataFrame, lookup: Lookup, names: Column | None, not_structured: Column, malformed: str,
@@ -189,8 +208,12 @@ def structured_records(lines: DataFrame, lookup: Lookup, names: Column | None, n
     conventional names, only those among the input's `names` (a line's top-level names) when
     given. What a line lacks comes from `fill` (`environment` first); its service, as for a
     regex format, from `service_column`."""
-    conventions = CONVENTIONAL_FIELD_MAP if names is None else conventions_present(lines, names)
-    source = mapped_fields(lookup, field_map) if field_map else mapped_fields(lookup, conventions, UNIT_REQUIRED)
+    if field_map:
+        source = mapped_fields(lookup, field_map)
+    else:
+        conventions = CONVENTIONAL_FIELD_MAP if names is None else conventions_present(lines, names)
+        source = mapped_fields(lookup, conventions, UNIT_REQUIRED)
+        duration_unit = "ms"  # the conventional names say milliseconds, or their values carry a unit
     constants = {"environment": environment or None, **(fill or {})}
     texts = {name: F.coalesce(source.get(name, F.lit(None)), F.lit(constants.get(name))) for name in LOG_FIELDS}
     texts["service"] = service_column(texts["service"], service, service_from)
