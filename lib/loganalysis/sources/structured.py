@@ -22,22 +22,20 @@ from loganalysis.sources.logformat import TIME_UNITS_MS
 # order, the first a line has (with a usable value) winning. Elastic Common Schema (log4j2,
 # logback, ecs-logging), Serilog's compact format (`@t`), logrus, zap, slog, winston,
 # python-json-logger, pino, Grafana and Prometheus (logfmt), Caddy, Envoy and Traefik access
-# logs. A nested path comes before the flat name it starts with (`service.name` before
-# `service`), and an object is never read as a value, so `{"service": {"name": "api"}}` and
-# `{"service": "api"}` both give api. ECS writes `log.level` as one flat key: the bracket path
-# reads it. A latency is read from names that say milliseconds, or from a value that carries its
+# logs. A dotted name comes before the flat name it starts with (`service.name` before
+# `service`) and is read as a flat key (ECS writes `"log.level": ...`) or a nested path; an object
+# is never read as a value, so `{"service": {"name": "api"}}` and `{"service": "api"}` both give
+# api. A latency is read from names that say milliseconds, or from a value that carries its
 # unit (`12.5ms`, `1.2s`, Go's `1m30s`): a bare `duration` number is seconds in Caddy,
 # milliseconds in Envoy and nanoseconds in ECS and Traefik, so it is left to a `field_map`.
 CONVENTIONAL_FIELD_MAP = {
     "@timestamp": "timestamp", "timestamp": "timestamp", "time": "timestamp", "ts": "timestamp", "t": "timestamp",
     "@t": "timestamp", "StartUTC": "timestamp", "start_time": "timestamp",
-    "service.name": "service", "service": "service", "app": "service",
-    "application": "service",
+    "service.name": "service", "service": "service", "app": "service", "application": "service",
     "service.environment": "environment", "deployment.environment": "environment", "environment": "environment",
     "env": "environment",
     "host.name": "host", "host.hostname": "host", "host": "host", "hostname": "host",
-    "log.level": "level", "level": "level", "lvl": "level", "severity": "level",
-    "levelname": "level", "@l": "level",
+    "log.level": "level", "level": "level", "lvl": "level", "severity": "level", "levelname": "level", "@l": "level",
     "http.response.status_code": "status_code", "status_code": "status_code", "status": "status_code",
     "statusCode": "status_code", "res.statusCode": "status_code", "response_code": "status_code",
     "DownstreamStatus": "status_code",
@@ -48,8 +46,7 @@ CONVENTIONAL_FIELD_MAP = {
     "http.request.method": "method", "request.method": "method", "req.method": "method", "method": "method",
     "RequestMethod": "method",
     "url.path": "endpoint", "request.uri": "endpoint", "req.url": "endpoint", "endpoint": "endpoint",
-    "path": "endpoint",
-    "uri": "endpoint", "RequestPath": "endpoint",
+    "path": "endpoint", "uri": "endpoint", "RequestPath": "endpoint",
     "client.ip": "client_ip", "request.remote_ip": "client_ip", "req.remoteAddress": "client_ip",
     "client_ip": "client_ip", "remote_addr": "client_ip", "ClientHost": "client_ip", "fwd": "client_ip",
     "user.id": "user_id", "user_id": "user_id",
@@ -185,10 +182,9 @@ MAX_NAMES_LISTED = 10_000
 
 
 def conventions_present(lines: DataFrame, names: Column) -> dict:
-    """The entries of `CONVENTIONAL_FIELD_MAP` whose first name occurs in some line (`names`:
-    a line's top-level names): a pass over the input that lists its names spares every line the
-    lookups of the fifty-odd names it never has (1M JSON lines: 14.5-17.5 s in all against
-    29-39 s)."""
+    """The entries of `CONVENTIONAL_FIELD_MAP` a line of the input can have (`names`: a line's
+    top-level names): a pass that lists the input's names spares every line the lookups of the
+    many names it never has (1M JSON lines: about half the time; docs/performance.md)."""
     listed = lines.select(F.explode(names).alias("name")).distinct().limit(MAX_NAMES_LISTED + 1).collect()
     if len(listed) > MAX_NAMES_LISTED:
         return CONVENTIONAL_FIELD_MAP
