@@ -539,7 +539,7 @@ def test_csv_refuses_a_column_map_no_header_names(spark, tmp_path):
     ({"input_format": "regex", "pattern": r"(?<level>\w+) (?<msg>.*)"}, "pattern = "),
     ({"input_format": "apache", "log_format": "%h %J"}, "log_format = "),
     ({"input_format": "xml"}, "is not a known input format"),
-    ({"service_from": "header"}, "must be constant, vhost, path_prefix or file"),
+    ({"service_from": "header"}, "must be constant, vhost, path_prefix, file or container"),
 ])
 def test_parameter_check_refuses_bad_format_settings(overrides, message):
     with pytest.raises(params.ParameterError, match=message):
@@ -631,3 +631,105 @@ def test_captures_read_in_one_pass_as_regexp_extract_would(spark):
             assert not row.m and row.g1 is None, text
     assert [r.m for r in got] == [True, True, True, False, False, False]
     assert (got[0].g1, got[0].g2, got[0].g3) == ("12", "", "ab") and got[1].g2 == "x" and got[2].g3 == "q"
+
+
+# ---- container logs: the runtime's wrapper taken off before the format reads the line ----------
+
+POD_LOG = "shop_cart-7d9f4b_0a1b2c3d-1111-2222-3333-444455556666/cart/0.log"  # /var/log/pods/<ns>_<pod>_<uid>/<c>/
+CRI_LINES = [
+    '2026-11-30T10:00:00.100000000Z stdout F {"ts":"2026-11-30T10:00:00.050Z","level":"info","status":200,'
+    '"duration_ms":12.5,"msg":"served"}',
+    # One line of 3 parts (a runtime cuts lines past 16 KiB): joined back in order.
+    '2026-11-30T10:00:01.000000000Z stdout P {"ts":"2026-11-30T10:00:01Z","level":"error",',
+    '2026-11-30T10:00:01.000000001Z stdout P "status":503,"duration_ms":250,',
+    '2026-11-30T10:00:01.000000002Z stdout F "msg":"upstream reset"}',
+    # No time of its own (a print): the runtime's time, nanoseconds cut to microseconds.
+    '2026-11-30T10:00:02.123456789Z stderr F {"level":"warn","msg":"retrying"}',
+    'a line no runtime wrote',
+    '2026-11-30T10:00:03Z stdout F {not json',
+    '2026-11-30T10:00:04Z stdout P {"ts":"2026-11-30T10:00:04Z","msg":"cut off by rotat',  # its end never came
+]
+
+
+def write_file(tmp_path, relative, text):
+    path = tmp_path / "in" / relative
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
+def ingest_container_sample(spark, tmp_path, relative, text, **settings):
+    write_file(tmp_path, relative, text)
+    paths = DataPaths(str(tmp_path / "data"))
+    counts = stages.ingest_logs(spark, paths, ingest.IngestSettings(input_path=str(tmp_path / "in"), **settings))
+    quarantine = read_parquet(spark, paths.ingest_quarantine).orderBy("reason").collect()
+    return counts, quarantine, validation.read_raw_records(spark, paths.raw_logs).orderBy("timestamp").collect()
+
+
+def test_cri_lines_unwrapped_parts_joined_and_the_runtime_time_used_where_a_line_has_none(spark, tmp_path):
+    counts, quarantine, records = ingest_container_sample(
+        spark, tmp_path, POD_LOG, "\n".join(CRI_LINES) + "\n", input_format="json", container_log="cri",
+        service_from="container")
+    assert (counts["lines_in"], counts["lines_out"], counts["quarantined"], counts["not_records"]) == (8, 3, 3, 2)
+    assert [(r.timestamp, r.service, r.level, r.status_code, r.response_time_ms, r.message) for r in records] == [
+        (utc(2026, 11, 30, 10, 0, 0, 50000), "cart", "INFO", 200, 12.5, "served"),
+        (utc(2026, 11, 30, 10, 0, 1), "cart", "ERROR", 503, 250.0, "upstream reset"),
+        (utc(2026, 11, 30, 10, 0, 2, 123456), "cart", "WARN", None, None, "retrying"),
+    ]
+    assert [(r.reason, r.raw_line) for r in quarantine] == [
+        ("malformed_json", "{not json"),
+        ("partial_line", '{"ts":"2026-11-30T10:00:04Z","msg":"cut off by rotat'),
+        ("unparseable:cri", "a line no runtime wrote"),
+    ]
+
+
+def test_docker_json_file_lines_unwrapped_with_logfmt_inside_and_the_short_id_as_service(spark, tmp_path):
+    container_id = "3f4e1d2c" * 8
+    wrapped = [{"log": 'level=info msg="served" status=200 duration=12ms\n', "time": "2026-11-30T10:00:00.5Z"},
+               {"log": "level=error msg=\"long ", "time": "2026-11-30T10:00:01Z"},  # a part: no newline
+               {"log": 'line\" status=502 duration=1.5s\n', "time": "2026-11-30T10:00:01.1Z"},
+               {"stream": "stdout", "time": "2026-11-30T10:00:02Z"}]  # no log: not the driver's line
+    text = "".join(json.dumps({"stream": "stdout", **line}) + "\n" for line in wrapped)
+    counts, quarantine, records = ingest_container_sample(
+        spark, tmp_path, f"{container_id}/{container_id}-json.log", text, input_format="logfmt",
+        container_log="docker", service_from="container")
+    assert (counts["lines_in"], counts["lines_out"], counts["quarantined"], counts["not_records"]) == (4, 2, 1, 1)
+    assert [(r.timestamp, r.service, r.status_code, r.response_time_ms, r.message) for r in records] == [
+        (utc(2026, 11, 30, 10, 0, 0, 500000), "3f4e1d2c3f4e", 200, 12.0, "served"),
+        (utc(2026, 11, 30, 10, 0, 1, 100000), "3f4e1d2c3f4e", 502, 1500.0, "long line"),
+    ]
+    assert [r.reason for r in quarantine] == ["unparseable:docker"]
+
+
+def test_kubectl_timestamps_before_an_application_line_read_by_a_regex(spark, tmp_path):
+    text = ("2026-11-30T10:00:00.250000000Z ERROR payment declined\n"
+            "2026-11-30T10:00:01+01:00 INFO payment accepted\n"
+            "ERROR no time before me\n")
+    counts, quarantine, records = ingest_container_sample(
+        spark, tmp_path, "payment.log", text, input_format="regex", container_log="timestamped",
+        pattern=r"^(?<level>[A-Z]+) (?<message>.*)$", service_from="file")
+    assert (counts["lines_out"], counts["quarantined"]) == (2, 1)
+    assert [(r.timestamp, r.service, r.level) for r in records] == [
+        (utc(2026, 11, 30, 9, 0, 1), "payment", "INFO"), (utc(2026, 11, 30, 10, 0, 0, 250000), "payment", "ERROR")]
+    assert [(r.reason, r.raw_line) for r in quarantine] == [("unparseable:timestamped", "ERROR no time before me")]
+
+
+def test_container_names_read_from_where_each_runtime_keeps_its_logs(spark):
+    from loganalysis.sources import container
+    paths = ["/var/log/containers/cart-7d9f4b-xk2p_shop_cart-" + "ab" * 32 + ".log",
+             "/var/log/pods/shop_cart-7d9f4b-xk2p_0a1b2c3d/istio-proxy/3.log.20261130-101500",
+             "/var/lib/docker/containers/" + "cd" * 32 + "/" + "cd" * 32 + "-json.log.1",
+             "/var/log/app/cart.log"]
+    frame = spark.createDataFrame([(p,) for p in paths], "path string")
+    assert [r[0] for r in frame.select(container.container_name(F.col("path"))).collect()] == [
+        "cart", "istio-proxy", "cdcdcdcdcdcd", None]
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"container_log": "podman"}, "container_log = 'podman' must be empty"),
+    ({"container_log": "cri", "input_format": "csv_series"}, "csv_series files are not a container's output"),
+    ({"input_format": "regex", "pattern": r"(?<level>\w+) (?<message>.*)"}, "pattern has no"),
+])
+def test_parameter_check_refuses_container_settings_that_cannot_work(overrides, message):
+    with pytest.raises(params.ParameterError, match=message):
+        params.check({"source": "ingest", "input_path": ".", **overrides})

@@ -67,7 +67,7 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     ground truth. Returns the reconciliation counts: lines_in, lines_out, quarantined and
     not_records (CSV header lines, lines a regex format's line_filter leaves out); and under
     fields_present, the records carrying each canonical field."""
-    lines = ingest.read_lines(spark, settings.input_path, settings.file_glob or None)
+    lines = ingest.input_lines(spark, settings)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
         # Records out counted as the writer takes them, lines in and not records in one pass over

@@ -20,6 +20,7 @@ import yaml
 
 from loganalysis.detect.baselines import BASELINE_METHODS
 from loganalysis.report.plots import REPORT_CHARTS
+from loganalysis.sources import container
 from loganalysis.sources.ingest import FORMATS
 from loganalysis.sources.logformat import TIME_UNITS_MS, log_format_ok
 from loganalysis.sources.regex_format import pattern_ok
@@ -157,12 +158,14 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("value_name", lambda v: isinstance(v, str) and v.strip() != "", "must name the value, e.g. latency, CPU or value"),
     ("failure_levels", lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) and n.strip() for n in v),
      "must list level names, e.g. [ERROR, FATAL]"),
-    ("service_from", lambda v: v in ("constant", "vhost", "path_prefix", "file"),
-     "must be constant, vhost, path_prefix or file"),
+    ("service_from", lambda v: v in ("constant", "vhost", "path_prefix", "file", "container"),
+     "must be constant, vhost, path_prefix, file or container"),
+    ("container_log", lambda v: v in ("", *container.RUNTIMES),
+     f"must be empty (lines as they are) or one of {', '.join(container.RUNTIMES)}"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("duration_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
-    ("pattern", lambda v: not v or pattern_ok(v),
-     "must name its groups after canonical fields ((?<status_code>...)), a timestamp group among them"),
+    ("pattern", lambda v: not v or pattern_ok(v, needs_timestamp=False),
+     "must name its groups after canonical fields ((?<status_code>...))"),
     ("log_format", lambda v: not v or log_format_ok(v), "is not an Apache LogFormat or nginx log_format string"),
 ]
 
@@ -185,6 +188,14 @@ def _cross_checks(effective: dict) -> list[str]:
             effective["spike_threshold"] < effective["threshold"]):
         problems.append(f"spike_threshold {effective['spike_threshold']} is below threshold {effective['threshold']}: "
                         f"a bucket it lets through would not even be flagged")
+    if effective.get("container_log") and str(effective.get("input_format", "")).startswith("csv"):
+        problems.append(f"container_log {effective['container_log']!r} unwraps log lines; "
+                        f"{effective['input_format']} files are not a container's output")
+    pattern = effective.get("pattern")
+    if (effective.get("input_format") == "regex" and isinstance(pattern, str) and pattern_ok(pattern, False)
+            and not pattern_ok(pattern) and not effective.get("container_log")):
+        problems.append("pattern has no (?<timestamp>...) group: a record without a time cannot be placed "
+                        "(a container's lines take their runtime's time: container_log)")
     path = effective.get("input_path")
     if effective.get("source") == "ingest" and isinstance(path, str):
         problems += _readable_path_problems("input_path", path) or _input_file_problems(path, effective.get("file_glob"))

@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 from pyspark.sql import Column, DataFrame, functions as F, types as T
 
 from loganalysis.core.schema import CANONICAL_LEVEL, LOG_SCHEMA
+from loganalysis.sources import container
 from loganalysis.sources.logformat import TIME_UNITS_MS
 
 
@@ -58,6 +59,12 @@ def matched() -> Column:
     return F.col(CAPTURES).isNotNull()
 
 
+def line_columns(lines: DataFrame) -> list[str]:
+    """What a reader hands on beside each record: the line and its file, and for a container's
+    lines the runtime's time and the wrapper's problem (`container.unwrapped`)."""
+    return [name for name in ("raw_line", "source_file", *container.CARRIED) if name in lines.columns]
+
+
 def record_columns(**columns: Column) -> list[Column]:
     """Canonical columns in schema order; fields a source lacks are null."""
     return [columns.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in LOG_SCHEMA.fields]
@@ -97,12 +104,15 @@ def parse_timestamp(value: Column, timestamp_format: str) -> Column:
 
 def service_column(captured: Column | None, service: str, service_from: str) -> Column:
     """A captured service wins; else the file's name up to its first dot (service_from: file),
-    else the `service` parameter."""
-    if service_from not in ("constant", "file"):
-        raise ValueError(f"service_from {service_from!r} is for access logs; regex and csv take constant or file "
-                         f"(or a field mapped to service)")
-    from_file = F.regexp_extract("source_file", r"([^/.]+)[^/]*$", 1)
-    fallback = from_file if service_from == "file" else F.lit(service)
+    or the container whose log the file is (service_from: container); else the `service`
+    parameter."""
+    from_path = {"constant": F.lit(None).cast("string"),
+                 "file": F.regexp_extract("source_file", r"([^/.]+)[^/]*$", 1),
+                 "container": container.container_name(F.col("source_file"))}
+    if service_from not in from_path:
+        raise ValueError(f"service_from {service_from!r} is for access logs; other formats take constant, file "
+                         f"or container (or a field mapped to service)")
+    fallback = F.coalesce(from_path[service_from], F.lit(service))
     return fallback if captured is None else F.coalesce(captured, fallback)
 
 

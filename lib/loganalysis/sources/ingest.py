@@ -20,8 +20,9 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as 
 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
-from loganalysis.sources import csv_format, logformat, regex_format, structured
-from loganalysis.sources.fields import level_for_status, matched, nth, parse_timestamp, record_columns, with_captures
+from loganalysis.sources import container, csv_format, logformat, regex_format, structured
+from loganalysis.sources.fields import (level_for_status, line_columns, matched, nth, parse_timestamp, record_columns,
+                                        with_captures)
 
 
 def read_lines(spark: SparkSession, path: str, glob: str | None = None) -> DataFrame:
@@ -31,6 +32,13 @@ def read_lines(spark: SparkSession, path: str, glob: str | None = None) -> DataF
         reader = reader.option("pathGlobFilter", glob)
     return reader.text(path).select(F.col("value").alias("raw_line"),
                                     F.col("_metadata.file_path").alias("source_file"))
+
+
+def input_lines(spark: SparkSession, settings: "IngestSettings") -> DataFrame:
+    """The input's lines as its format reads them: a container's lines out of their runtime's
+    wrapper (`container_log`), every other line as it is."""
+    lines = read_lines(spark, settings.input_path, settings.file_glob or None)
+    return container.unwrapped(lines, settings.container_log) if settings.container_log else lines
 
 
 def parse_access_log(lines: DataFrame, fmt: str, service: str, environment: str,
@@ -69,6 +77,7 @@ def access_records(lines: DataFrame, compiled: logformat.CompiledFormat, unparse
         "constant": F.lit(service),
         "vhost": F.nullif(group("vhost"), F.lit("")),
         "path_prefix": F.coalesce(F.nullif(nth(F.split(path, "/"), 2), F.lit("")), F.lit(service)),
+        "container": F.coalesce(container.container_name(F.col("source_file")), F.lit(service)),
     }[service_from]
     durations = [_seconds_list_total(capture(g)) * unit if is_list else capture(g).try_cast("double") * unit
                  for g, unit, is_list in compiled.durations]
@@ -83,7 +92,7 @@ def access_records(lines: DataFrame, compiled: logformat.CompiledFormat, unparse
                         client_ip=group("client_ip"), user_id=F.nullif(group("user_id"), F.lit("-")),
                         message=group("request"), trace_id=F.nullif(group("trace_id"), F.lit("-")),
                         bytes_sent=F.when(size == "-", F.lit(0)).otherwise(size.try_cast("long"))),
-        reason.alias("reason"), "raw_line", "source_file",
+        reason.alias("reason"), *line_columns(lines),
     )
 
 
@@ -160,6 +169,7 @@ class IngestSettings:
     input_path: str = "../../shared/data/access_logs/apache_combined_10k.log"
     input_format: str = "apache_combined"
     file_glob: str = ""
+    container_log: str = ""
     service: str = "web"
     service_from: str = "constant"
     environment: str = "prod"
@@ -258,7 +268,10 @@ FORMATS: dict[str, InputFormat] = {
 def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     """Lines in the settings' format as canonical records, with a reason on lines that fail;
     lines that are not records (`line_counts`) are left out."""
-    return FORMATS[settings.input_format].parse(lines, settings).transform(with_name_checks)
+    parsed = FORMATS[settings.input_format].parse(lines, settings)
+    if settings.container_log:
+        parsed = container.with_runtime_fields(parsed)
+    return parsed.transform(with_name_checks)
 
 
 def with_name_checks(parsed: DataFrame) -> DataFrame:
@@ -271,8 +284,11 @@ def with_name_checks(parsed: DataFrame) -> DataFrame:
 
 def line_counts(lines: DataFrame, settings: IngestSettings) -> tuple[int, int]:
     """(lines in, lines that are neither records nor broken: CSV header lines, lines the
-    line_filter leaves out), in one pass. Lines in = records + quarantined + not records."""
+    line_filter leaves out, parts of a container's long line joined to its last), in one pass.
+    Lines in = records + quarantined + not records."""
     is_not_record = FORMATS[settings.input_format].is_not_record
     not_record = F.coalesce(is_not_record(lines, settings), F.lit(False)) if is_not_record else F.lit(False)
-    row = lines.agg(F.count(F.lit(1)).alias("lines"), F.count_if(not_record).alias("not_records")).first()
-    return row["lines"], row["not_records"]
+    parts = F.sum(container.JOINED_PARTS) if container.JOINED_PARTS in lines.columns else F.lit(0)
+    row = lines.agg(F.count(F.lit(1)).alias("lines"), F.count_if(not_record).alias("not_records"),
+                    F.coalesce(parts, F.lit(0)).alias("parts")).first()
+    return row["lines"] + row["parts"], row["not_records"] + row["parts"]

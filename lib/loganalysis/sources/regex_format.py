@@ -6,25 +6,27 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, functions as F
 
 from loganalysis.core.schema import LOG_FIELDS
-from loganalysis.sources import logformat
-from loganalysis.sources.fields import matched, record_columns, service_column, typed_fields, with_constants, with_captures
+from loganalysis.sources import container, logformat
+from loganalysis.sources.fields import (line_columns, matched, record_columns, service_column, typed_fields,
+                                        with_constants, with_captures)
 
 
-def regex_fields(pattern: str) -> tuple[str, dict[str, int]]:
+def regex_fields(pattern: str, needs_timestamp: bool = True) -> tuple[str, dict[str, int]]:
     """A regex format's pattern for Spark and its canonical field per group number; refuses a
-    group name that is no canonical field and a pattern without a timestamp group."""
+    group name that is no canonical field and, unless the lines are timed elsewhere (a container
+    runtime's time), a pattern without a timestamp group."""
     plain, names = logformat.named_groups(pattern)
     unknown = sorted(set(names) - set(LOG_FIELDS))
     if unknown:
         raise ValueError(f"pattern groups {unknown} are not canonical fields {LOG_FIELDS}")
-    if "timestamp" not in names:
+    if needs_timestamp and "timestamp" not in names:
         raise ValueError("pattern needs a (?<timestamp>...) group: a record without a time cannot be placed")
     return plain, names
 
 
-def pattern_ok(pattern: str) -> bool:
+def pattern_ok(pattern: str, needs_timestamp: bool = True) -> bool:
     try:
-        regex_fields(pattern)
+        regex_fields(pattern, needs_timestamp)
         return True
     except ValueError:
         return False
@@ -42,11 +44,11 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
     `(?<timestamp>\\S+ \\S+) (?<level>[A-Z]+) (?<message>.*)`. Lines the `line_filter` does not
     find are not records: they are left out here and counted apart (`ingest.line_counts`); a line
     it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
-    plain, names = regex_fields(pattern)
+    plain, names = regex_fields(pattern, needs_timestamp=container.RUNTIME_TIME not in lines.columns)
     records, capture = with_captures(lines.where(matches_line_filter(line_filter)), plain, names.values())
     captured = {name: F.coalesce(capture(index), F.lit("")) for name, index in names.items()}
     text = with_constants(captured, {"environment": environment, **(fill or {})})
     text["service"] = service_column(text.get("service"), service, service_from)
     fields, field_problem = typed_fields(text, timestamp_format, duration_unit)
     reason = F.when(~matched(), F.lit("unparseable:regex")).otherwise(field_problem)
-    return records.select(*record_columns(**fields), reason.alias("reason"), "raw_line", "source_file")
+    return records.select(*record_columns(**fields), reason.alias("reason"), *line_columns(lines))

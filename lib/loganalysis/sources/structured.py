@@ -14,8 +14,8 @@ from typing import Callable
 from pyspark.sql import Column, DataFrame, functions as F, types as T
 
 from loganalysis.core.schema import LOG_FIELDS
-from loganalysis.sources.fields import (canonical_level, level_for_status, nth, parse_timestamp, record_columns,
-                                        service_column)
+from loganalysis.sources.fields import (canonical_level, level_for_status, line_columns, nth, parse_timestamp,
+                                        record_columns, service_column)
 from loganalysis.sources.logformat import TIME_UNITS_MS
 
 # Without a `field_map`: the names common loggers and schemas give each field, tried in this
@@ -216,7 +216,8 @@ def structured_records(lines: DataFrame, lookup: Lookup, names: Column | None, n
     # Two steps, not one select: each field's text is chosen once, then typed. In one select
     # every typed column repeated its lookups, and the generated code outgrew the size Spark
     # compiles (1M JSON lines: 16-18 s against 6 s).
-    found = lines.select("raw_line", "source_file", not_structured.alias("not_structured"),
+    carried = line_columns(lines)
+    found = lines.select(*carried, not_structured.alias("not_structured"),
                          *[text.alias(name) for name, text in texts.items()])
     timestamp = parse_timestamp(F.col("timestamp"), timestamp_format)
     status = F.col("status_code").try_cast("int")
@@ -229,7 +230,7 @@ def structured_records(lines: DataFrame, lookup: Lookup, names: Column | None, n
                  level=F.coalesce(canonical_level(F.col("level")),
                                   F.when(status.isNotNull(), level_for_status(status))))
     return found.select(*record_columns(**{**{name: F.col(name) for name in LOG_FIELDS}, **typed}),
-                        reason.alias("reason"), "raw_line", "source_file")
+                        reason.alias("reason"), *carried)
 
 
 def parse_json_lines(lines: DataFrame, field_map: dict, timestamp_format: str = "auto",
