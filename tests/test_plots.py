@@ -235,3 +235,23 @@ def test_time_axes_over_years_keep_few_readable_ticks():
     fig.canvas.draw()
     labels = [tick.get_text() for tick in fig.get_axes()[0].get_xticklabels() if tick.get_text()]
     assert 3 <= len(labels) <= 9 and len(set(labels)) == len(labels), labels
+
+
+def test_counts_over_time_start_at_zero_so_a_steady_series_looks_steady():
+    t = pd.date_range("2026-11-30 08:00", periods=3, freq="h")
+    frame = pd.DataFrame({"hour": t, "requests": [9_998, 9_999, 9_998], "service": "cart"})
+    fig = plots.lines_over_time(frame, "hour", "requests", "service", "requests", "n")
+    fig.canvas.draw()
+    axes = fig.get_axes()[0]
+    labels = [tick.get_text() for tick in axes.get_yticklabels() if tick.get_text()]
+    bottom, top = axes.get_ylim()
+    assert bottom == 0 and top > 9_999 * 1.05 and len(set(labels)) == len(labels), labels
+
+
+def test_a_count_seen_in_one_hour_is_drawn_as_a_spike_through_zero():
+    t = pd.date_range("2026-11-30 08:00", periods=3, freq="h")
+    frame = pd.DataFrame({"hour": list(t) + [t[1]], "lines": [100, 120, 110, 7],
+                          "template": ["served <*>"] * 3 + ["reset order <*>"]})
+    axes = plots.lines_over_time(frame, "hour", "lines", "template", "lines", "n").get_axes()[0]
+    drawn = [list(line.get_ydata()) for line in axes.get_lines() if line.get_label().startswith("_child")]
+    assert drawn == [[100, 120, 110], [0, 7, 0]], drawn  # in the legend's order: largest first

@@ -73,13 +73,22 @@ MAX_LINES = 8  # lines one chart tells apart; the rest are summed into one "othe
 
 def lines_over_time(df: pd.DataFrame, x: str, y: str, hue: str, title: str, ylabel: str,
                     xlabel: str = "time (UTC)") -> plt.Figure:
-    """A line per `hue` value: the MAX_LINES largest by total `y`, the rest summed as one line."""
+    """A line per `hue` value of a count `y` over time `x`: the MAX_LINES largest by total `y`,
+    the rest summed as one line."""
     fig, ax = plt.subplots(figsize=WIDE)
     shown = top_and_other(df, x, y, hue, MAX_LINES)
     order = list(shown.groupby(hue, sort=False)[y].sum().index)  # largest first, "other" last
+    # Counts: a time without a row had none, so each line goes through 0 there instead of across
+    # the gap (and a template seen in one hour is a spike, not a lone point no line is drawn to).
+    shown = (shown.pivot_table(index=x, columns=hue, values=y, aggfunc="sum", fill_value=0)
+             .reset_index().melt(id_vars=x, var_name=hue, value_name=y))
     sns.lineplot(data=shown, x=x, y=y, hue=hue, hue_order=order, ax=ax, linewidth=1.2,
                  palette=sns.color_palette("colorblind", len(order)))
     ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    # Counts from 0 (a steady series must not look like a swing between 9,998 and 9,999), with
+    # room above the highest, so a flat line does not hide under the frame.
+    highest = shown[y].max()
+    ax.set_ylim(0, highest * 1.08 if highest > 0 else 1)
     return _finish(fig, ax, title, xlabel, ylabel)
 
 
