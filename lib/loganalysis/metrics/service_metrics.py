@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
 from loganalysis.core.schema import SERIES_KEYS, canonical_level_name
+from loganalysis.metrics import templates
 
 SUMMARY_PERCENTILES = (0.5, 0.95, 0.99)
 TIMESERIES_PERCENT = 95
@@ -224,13 +225,18 @@ def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
 
 
 def top_error_messages(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
-    """The n most frequent messages of failed requests (`is_failure`) per service."""
-    counts = (
-        records.where(is_failure(failure_levels))
-        .groupBy("service", "message")
-        .agg(F.count(F.lit(1)).alias("occurrences"))
-    )
-    return top_n_per_service(counts, "occurrences", n).select("service", "rank", "message", "occurrences")
+    """The n most frequent kinds of message of failed requests (`is_failure`) per service: the
+    message with its variable-looking tokens masked (`templates.masked`), so a failure that
+    names another order id each time is one kind, not a thousand messages seen once; with the
+    first of its lines (in text order) as `example`."""
+    per_message = (records.where(is_failure(failure_levels)).groupBy("service", "message")
+                   .agg(F.count(F.lit(1)).alias("occurrences")))
+    # Masked per distinct message, not per line: the masks are a chain of regexes.
+    kinds = (per_message.select("service", templates.masked(F.col("message")).alias("kind"), "message", "occurrences")
+             .groupBy("service", "kind")
+             .agg(F.sum("occurrences").alias("occurrences"), F.min("message").alias("example"))
+             .select("service", F.col("kind").alias("message"), "occurrences", "example"))
+    return top_n_per_service(kinds, "occurrences", n).select("service", "rank", "message", "occurrences", "example")
 
 
 def request_measures(failure_levels: Sequence[str] = FAILURE_LEVELS) -> list[Column]:
