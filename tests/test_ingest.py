@@ -647,6 +647,11 @@ CRI_LINES = [
     '2026-11-30T10:00:02.123456789Z stderr F {"level":"warn","msg":"retrying"}',
     'a line no runtime wrote',
     '2026-11-30T10:00:03Z stdout F {not json',
+    # Both streams share the file: a stdout part followed by a stderr line is not joined to it.
+    '2026-11-30T10:00:05Z stdout P {"ts":"2026-11-30T10:00:05Z","msg":"interleaved ',
+    '2026-11-30T10:00:05.100Z stderr F {"level":"warn","msg":"meanwhile on stderr"}',
+    '2026-11-30T10:00:05.200Z stdout F part"}',
+    'yesterday stdout F {"msg":"a wrapper without a readable time"}',
     '2026-11-30T10:00:04Z stdout P {"ts":"2026-11-30T10:00:04Z","msg":"cut off by rotat',  # its end never came
 ]
 
@@ -662,7 +667,7 @@ def ingest_container_sample(spark, tmp_path, relative, text, **settings):
     write_file(tmp_path, relative, text)
     paths = DataPaths(str(tmp_path / "data"))
     counts = stages.ingest_logs(spark, paths, ingest.IngestSettings(input_path=str(tmp_path / "in"), **settings))
-    quarantine = read_parquet(spark, paths.ingest_quarantine).orderBy("reason").collect()
+    quarantine = read_parquet(spark, paths.ingest_quarantine).orderBy("reason", "raw_line").collect()
     return counts, quarantine, validation.read_raw_records(spark, paths.raw_logs).orderBy("timestamp").collect()
 
 
@@ -670,22 +675,26 @@ def test_cri_lines_unwrapped_parts_joined_and_the_runtime_time_used_where_a_line
     counts, quarantine, records = ingest_container_sample(
         spark, tmp_path, POD_LOG, "\n".join(CRI_LINES) + "\n", input_format="json", container_log="cri",
         service_from="container")
-    assert (counts["lines_in"], counts["lines_out"], counts["quarantined"], counts["not_records"]) == (8, 3, 3, 2)
+    assert (counts["lines_in"], counts["lines_out"], counts["quarantined"], counts["not_records"]) == (12, 4, 6, 2)
     assert [(r.timestamp, r.service, r.level, r.status_code, r.response_time_ms, r.message) for r in records] == [
         (utc(2026, 11, 30, 10, 0, 0, 50000), "cart", "INFO", 200, 12.5, "served"),
         (utc(2026, 11, 30, 10, 0, 1), "cart", "ERROR", 503, 250.0, "upstream reset"),
         (utc(2026, 11, 30, 10, 0, 2, 123456), "cart", "WARN", None, None, "retrying"),
+        (utc(2026, 11, 30, 10, 0, 5, 100000), "cart", "WARN", None, None, "meanwhile on stderr"),
     ]
     assert [(r.reason, r.raw_line) for r in quarantine] == [
+        ("malformed_json", 'part"}'),
         ("malformed_json", "{not json"),
         ("partial_line", '{"ts":"2026-11-30T10:00:04Z","msg":"cut off by rotat'),
+        ("partial_line", '{"ts":"2026-11-30T10:00:05Z","msg":"interleaved '),
         ("unparseable:cri", "a line no runtime wrote"),
+        ("unparseable:cri", 'yesterday stdout F {"msg":"a wrapper without a readable time"}'),
     ]
 
 
 def test_docker_json_file_lines_unwrapped_with_logfmt_inside_and_the_short_id_as_service(spark, tmp_path):
     container_id = "3f4e1d2c" * 8
-    wrapped = [{"log": 'level=info msg="served" status=200 duration=12ms\n', "time": "2026-11-30T10:00:00.5Z"},
+    wrapped = [{"log": 'level=info msg="served" status=200 duration=12ms\r\n', "time": "2026-11-30T10:00:00.5Z"},
                {"log": "level=error msg=\"long ", "time": "2026-11-30T10:00:01Z"},  # a part: no newline
                {"log": 'line\" status=502 duration=1.5s\n', "time": "2026-11-30T10:00:01.1Z"},
                {"stream": "stdout", "time": "2026-11-30T10:00:02Z"}]  # no log: not the driver's line
@@ -701,17 +710,24 @@ def test_docker_json_file_lines_unwrapped_with_logfmt_inside_and_the_short_id_as
     assert [r.reason for r in quarantine] == ["unparseable:docker"]
 
 
-def test_kubectl_timestamps_before_an_application_line_read_by_a_regex(spark, tmp_path):
-    text = ("2026-11-30T10:00:00.250000000Z ERROR payment declined\n"
-            "2026-11-30T10:00:01+01:00 INFO payment accepted\n"
-            "ERROR no time before me\n")
+def test_kubectl_timestamps_before_an_application_line_read_by_a_regex_with_a_line_filter(spark, tmp_path):
+    text = ("2026-11-30T10:00:00.250000000Z ERROR payment 502 declined\n"
+            "2026-11-30T10:00:01+01:00 INFO payment 200 accepted\n"
+            "2026-11-30T10:00:02Z INFO healthz ok\n"              # the filter leaves it out: not a record
+            "2026-11-30T10:00:03Z ERROR payment 5xx refused\n"    # the runtime's time; still a bad status
+            "ERROR no time before me\n"                           # no wrapper: quarantined, filter or not
+            "2026-11-30 ERROR payment 500 a date is not a time\n")
     counts, quarantine, records = ingest_container_sample(
         spark, tmp_path, "payment.log", text, input_format="regex", container_log="timestamped",
-        pattern=r"^(?<level>[A-Z]+) (?<message>.*)$", service_from="file")
-    assert (counts["lines_out"], counts["quarantined"]) == (2, 1)
-    assert [(r.timestamp, r.service, r.level) for r in records] == [
-        (utc(2026, 11, 30, 9, 0, 1), "payment", "INFO"), (utc(2026, 11, 30, 10, 0, 0, 250000), "payment", "ERROR")]
-    assert [(r.reason, r.raw_line) for r in quarantine] == [("unparseable:timestamped", "ERROR no time before me")]
+        pattern=r"^(?<level>[A-Z]+) payment (?<status_code>\S+) (?<message>.*)$", line_filter=r"^[A-Z]+ payment ",
+        service_from="file")
+    assert (counts["lines_in"], counts["lines_out"], counts["quarantined"], counts["not_records"]) == (6, 2, 3, 1)
+    assert [(r.timestamp, r.service, r.level, r.status_code) for r in records] == [
+        (utc(2026, 11, 30, 9, 0, 1), "payment", "INFO", 200), (utc(2026, 11, 30, 10, 0, 0, 250000), "payment", "ERROR", 502)]
+    assert [(r.reason, r.raw_line) for r in quarantine] == [
+        ("unparseable:timestamped", "2026-11-30 ERROR payment 500 a date is not a time"),
+        ("unparseable:timestamped", "ERROR no time before me"),
+        ("wrong_type:status_code", "ERROR payment 5xx refused")]
 
 
 def test_container_names_read_from_where_each_runtime_keeps_its_logs(spark):

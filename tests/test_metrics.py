@@ -201,10 +201,11 @@ def test_top_error_messages_ranks_per_service(spark):
 
 def test_top_error_messages_count_a_message_with_ids_as_one_kind_with_an_example(spark):
     failing = [("pay", "prod", 503, 10.0, 1, message, "/p") for message in
-               ["reset order 18 after 3.5s", "reset order 17 after 2s", "reset order 9 after 40ms", "card declined"]]
-    top = service_metrics.top_error_messages(records(spark, failing + failing[-1:]), 5).orderBy("rank").collect()
-    assert [(r.rank, r.message, r.occurrences, r.example) for r in top] == [
-        (1, "reset order <*> after <*>", 3, "reset order 17 after 2s"), (2, "card declined", 2, "card declined")]
+               ["reset order 18 after 3.5s", "reset order 17 after 2s", "reset order 9 after 40ms", "card declined",
+                "reset order 17 after 2s", "card declined"]]
+    top = service_metrics.top_error_messages(records(spark, failing), 5).orderBy("rank").collect()
+    assert [(r.rank, r.message, r.occurrences, r.example) for r in top] == [  # the example: its most frequent line
+        (1, "reset order <*> after <*>", 4, "reset order 17 after 2s"), (2, "card declined", 2, "card declined")]
 
 
 def test_top_error_endpoints(spark):

@@ -255,3 +255,11 @@ def test_a_count_seen_in_one_hour_is_drawn_as_a_spike_through_zero():
     axes = plots.lines_over_time(frame, "hour", "lines", "template", "lines", "n").get_axes()[0]
     drawn = [list(line.get_ydata()) for line in axes.get_lines() if line.get_label().startswith("_child")]
     assert drawn == [[100, 120, 110], [0, 7, 0]], drawn  # in the legend's order: largest first
+
+
+def test_an_hour_no_series_has_a_row_for_is_drawn_as_zero():
+    t = pd.to_datetime(["2026-11-30 08:00", "2026-11-30 09:00", "2026-11-30 11:00"])
+    frame = pd.DataFrame({"hour": t, "requests": [50, 60, 70], "service": "cart"})
+    axes = plots.lines_over_time(frame, "hour", "requests", "service", "requests", "n").get_axes()[0]
+    drawn = [list(line.get_ydata()) for line in axes.get_lines() if line.get_label().startswith("_child")]
+    assert drawn == [[50, 60, 0, 70]], drawn

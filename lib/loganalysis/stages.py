@@ -65,7 +65,8 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     """Read real logs in the settings' format into the raw-logs layout, lines that fail to parse
     into `ingest_quarantine`, and label windows (a labels file, or a CSV label column) into
     ground truth. Returns the reconciliation counts: lines_in, lines_out, quarantined and
-    not_records (CSV header lines, lines a regex format's line_filter leaves out); and under
+    not_records (CSV header lines, lines a regex format's line_filter leaves out, parts of a
+    container's long lines joined to their line); and under
     fields_present, the records carrying each canonical field."""
     lines = ingest.input_lines(spark, settings)
     parsed = ingest.parse(lines, settings)
@@ -302,7 +303,7 @@ class ReportTables:
     zooms: pd.DataFrame       # the scored buckets around each of them
     truth: pd.DataFrame       # ground-truth windows, when the data root has them
     latency_histogram: pd.DataFrame   # share of requests per latency bin, per service
-    top_error_messages: pd.DataFrame  # the most frequent 5xx messages per service
+    top_error_messages: pd.DataFrame  # the most frequent kinds of failure message per service
     traffic: pd.DataFrame     # requests, bytes, 4xx, 5xx by status code, endpoint, client, level
     measure: tables.Measure = tables.LATENCY  # what the records' value is, in words
 

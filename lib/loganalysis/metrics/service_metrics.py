@@ -227,14 +227,14 @@ def top_n_per_service(counts: DataFrame, order_col: str, n: int) -> DataFrame:
 def top_error_messages(records: DataFrame, n: int, failure_levels: Sequence[str] = FAILURE_LEVELS) -> DataFrame:
     """The n most frequent kinds of message of failed requests (`is_failure`) per service: the
     message with its variable-looking tokens masked (`templates.masked`), so a failure that
-    names another order id each time is one kind, not a thousand messages seen once; with the
-    first of its lines (in text order) as `example`."""
+    names another order id each time is one kind, not a thousand messages seen once; with its
+    most frequent message as `example` (on a tie, the last in text order)."""
     per_message = (records.where(is_failure(failure_levels)).groupBy("service", "message")
                    .agg(F.count(F.lit(1)).alias("occurrences")))
     # Masked per distinct message, not per line: the masks are a chain of regexes.
     kinds = (per_message.select("service", templates.masked(F.col("message")).alias("kind"), "message", "occurrences")
              .groupBy("service", "kind")
-             .agg(F.sum("occurrences").alias("occurrences"), F.min("message").alias("example"))
+             .agg(F.sum("occurrences").alias("occurrences"), F.max_by("message", F.struct("occurrences", "message")).alias("example"))
              .select("service", F.col("kind").alias("message"), "occurrences", "example"))
     return top_n_per_service(kinds, "occurrences", n).select("service", "rank", "message", "occurrences", "example")
 

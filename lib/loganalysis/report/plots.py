@@ -80,7 +80,8 @@ def lines_over_time(df: pd.DataFrame, x: str, y: str, hue: str, title: str, ylab
     order = list(shown.groupby(hue, sort=False)[y].sum().index)  # largest first, "other" last
     # Counts: a time without a row had none, so each line goes through 0 there instead of across
     # the gap (and a template seen in one hour is a spike, not a lone point no line is drawn to).
-    shown = (shown.pivot_table(index=x, columns=hue, values=y, aggfunc="sum", fill_value=0)
+    grid = shown.pivot_table(index=x, columns=hue, values=y, aggfunc="sum", fill_value=0)
+    shown = (grid.reindex(_every_step(grid.index), fill_value=0)
              .reset_index().melt(id_vars=x, var_name=hue, value_name=y))
     sns.lineplot(data=shown, x=x, y=y, hue=hue, hue_order=order, ax=ax, linewidth=1.2,
                  palette=sns.color_palette("colorblind", len(order)))
@@ -90,6 +91,15 @@ def lines_over_time(df: pd.DataFrame, x: str, y: str, hue: str, title: str, ylab
     highest = shown[y].max()
     ax.set_ylim(0, highest * 1.08 if highest > 0 else 1)
     return _finish(fig, ax, title, xlabel, ylabel)
+
+
+def _every_step(times: pd.Index) -> pd.Index:
+    """Evenly spaced `times` (hours, buckets) with the steps no row has filled in; other times
+    as they are."""
+    if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
+        return times
+    full = pd.date_range(times[0], times[-1], freq=pd.Series(times).diff().min(), name=times.name)
+    return full if len(full) <= 10 * len(times) and full.isin(times).sum() == len(times) else times
 
 
 def top_and_other(df: pd.DataFrame, x: str, y: str, hue: str, keep: int) -> pd.DataFrame:

@@ -116,17 +116,28 @@ def service_column(captured: Column | None, service: str, service_from: str) -> 
     return fallback if captured is None else F.coalesce(captured, fallback)
 
 
-def typed_fields(text: dict[str, Column], timestamp_format: str, duration_unit: str) -> tuple[dict, Column]:
+def own_or_runtime_time(own: Column, timestamp_format: str, runtime: Column | None) -> tuple[Column, Column]:
+    """A record's time from its own text, else, for a container's line without one, its runtime's
+    (`container.runtime_time`); and why it has none, as the start of a reason chain (null when
+    it has one): missing_field:timestamp, or bad_timestamp for text that is no time."""
+    timestamp = parse_timestamp(own, timestamp_format)
+    if runtime is not None:
+        timestamp = F.when(own.isNull(), runtime).otherwise(timestamp)
+    reason = (F.when(own.isNull() & timestamp.isNull(), F.lit("missing_field:timestamp"))
+              .when(timestamp.isNull(), F.lit("bad_timestamp")))
+    return timestamp, reason
+
+
+def typed_fields(text: dict[str, Column], timestamp_format: str, duration_unit: str,
+                 runtime_time: Column | None = None) -> tuple[dict, Column]:
     """Canonical fields read from text columns (absent ones null), and the reason a line with
     them must be quarantined (null when it is fine): a missing or unreadable timestamp, or a
-    number that is not one."""
+    number that is not one. `runtime_time`: a container runtime's time, for lines without one."""
     column = lambda name: text.get(name, F.lit(None).cast("string"))  # noqa: E731
-    timestamp = parse_timestamp(column("timestamp"), timestamp_format)
+    timestamp, reason = own_or_runtime_time(column("timestamp"), timestamp_format, runtime_time)
     numbers = {"status_code": column("status_code").try_cast("int"),
                "response_time_ms": column("response_time_ms").try_cast("double") * TIME_UNITS_MS[duration_unit],
                "bytes_sent": column("bytes_sent").try_cast("long")}
-    reason = (F.when(column("timestamp").isNull(), F.lit("missing_field:timestamp"))
-              .when(timestamp.isNull(), F.lit("bad_timestamp")))
     for name, value in numbers.items():
         reason = reason.when(column(name).isNotNull() & value.isNull(), F.lit(f"wrong_type:{name}"))
     status = numbers["status_code"]

@@ -241,7 +241,7 @@ def _series_header_lines(lines: DataFrame, settings: IngestSettings) -> Column:
 
 
 def _filtered_out(lines: DataFrame, settings: IngestSettings) -> Column:
-    return ~regex_format.matches_line_filter(settings.line_filter)
+    return ~regex_format.kept_by_line_filter(lines, settings.line_filter)
 
 
 # Every input format by name: the ingest stage and the parameter check both look here, so a new

@@ -32,9 +32,12 @@ def pattern_ok(pattern: str, needs_timestamp: bool = True) -> bool:
         return False
 
 
-def matches_line_filter(line_filter: str) -> Column:
-    """True for a line the filter finds (anywhere in it, as rlike does); every line without one."""
-    return F.coalesce(F.col("raw_line").rlike(line_filter), F.lit(False)) if line_filter else F.lit(True)
+def kept_by_line_filter(lines: DataFrame, line_filter: str) -> Column:
+    """True for a line the filter finds (anywhere in it, as rlike does), every line without one,
+    and a container's line whose wrapper is broken (quarantined, never passed over)."""
+    if not line_filter:
+        return F.lit(True)
+    return F.coalesce(F.col("raw_line").rlike(line_filter), F.lit(False)) | container.broken_wrapper(lines)
 
 
 def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp_format: str = "auto",
@@ -45,10 +48,10 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
     find are not records: they are left out here and counted apart (`ingest.line_counts`); a line
     it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
     plain, names = regex_fields(pattern, needs_timestamp=container.RUNTIME_TIME not in lines.columns)
-    records, capture = with_captures(lines.where(matches_line_filter(line_filter)), plain, names.values())
+    records, capture = with_captures(lines.where(kept_by_line_filter(lines, line_filter)), plain, names.values())
     captured = {name: F.coalesce(capture(index), F.lit("")) for name, index in names.items()}
     text = with_constants(captured, {"environment": environment, **(fill or {})})
     text["service"] = service_column(text.get("service"), service, service_from)
-    fields, field_problem = typed_fields(text, timestamp_format, duration_unit)
+    fields, field_problem = typed_fields(text, timestamp_format, duration_unit, container.runtime_time(lines))
     reason = F.when(~matched(), F.lit("unparseable:regex")).otherwise(field_problem)
     return records.select(*record_columns(**fields), reason.alias("reason"), *line_columns(lines))

@@ -14,7 +14,8 @@ from typing import Callable
 from pyspark.sql import Column, DataFrame, functions as F, types as T
 
 from loganalysis.core.schema import LOG_FIELDS
-from loganalysis.sources.fields import (canonical_level, level_for_status, line_columns, nth, parse_timestamp,
+from loganalysis.sources import container
+from loganalysis.sources.fields import (canonical_level, level_for_status, line_columns, nth, own_or_runtime_time,
                                         record_columns, service_column)
 from loganalysis.sources.logformat import TIME_UNITS_MS
 
@@ -219,11 +220,9 @@ def structured_records(lines: DataFrame, lookup: Lookup, names: Column | None, n
     carried = line_columns(lines)
     found = lines.select(*carried, not_structured.alias("not_structured"),
                          *[text.alias(name) for name, text in texts.items()])
-    timestamp = parse_timestamp(F.col("timestamp"), timestamp_format)
+    timestamp, time_problem = own_or_runtime_time(F.col("timestamp"), timestamp_format, container.runtime_time(found))
     status = F.col("status_code").try_cast("int")
-    reason = (F.when(F.col("not_structured"), F.lit(malformed))
-              .when(F.col("timestamp").isNull(), F.lit("missing_field:timestamp"))
-              .when(timestamp.isNull(), F.lit("bad_timestamp")))
+    reason = F.when(F.col("not_structured"), F.lit(malformed)).otherwise(time_problem)
     typed = dict(timestamp=timestamp, status_code=status,
                  response_time_ms=duration_ms(F.col("response_time_ms"), duration_unit),
                  endpoint=nth(F.split("endpoint", r"\?"), 1),  # the path, as access logs give it
