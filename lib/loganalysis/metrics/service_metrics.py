@@ -228,14 +228,16 @@ def top_error_messages(records: DataFrame, n: int, failure_levels: Sequence[str]
     """The n most frequent kinds of message of failed requests (`is_failure`) per service: the
     message with its variable-looking tokens masked (`templates.masked`), so a failure that
     names another order id each time is one kind, not a thousand messages seen once; with its
-    most frequent message as `example` (on a tie, the last in text order)."""
+    most frequent message as `example` (on a tie, the last in text order; null where nothing was
+    masked: the kind is then the message itself, and a second copy would only widen the table)."""
     per_message = (records.where(is_failure(failure_levels)).groupBy("service", "message")
                    .agg(F.count(F.lit(1)).alias("occurrences")))
     # Masked per distinct message, not per line: the masks are a chain of regexes.
     kinds = (per_message.select("service", templates.masked(F.col("message")).alias("kind"), "message", "occurrences")
              .groupBy("service", "kind")
              .agg(F.sum("occurrences").alias("occurrences"), F.max_by("message", F.struct("occurrences", "message")).alias("example"))
-             .select("service", F.col("kind").alias("message"), "occurrences", "example"))
+             .select("service", F.col("kind").alias("message"), "occurrences",
+                     F.when(F.col("example") != F.col("kind"), F.col("example")).alias("example")))
     return top_n_per_service(kinds, "occurrences", n).select("service", "rank", "message", "occurrences", "example")
 
 
