@@ -749,3 +749,14 @@ def test_container_names_read_from_where_each_runtime_keeps_its_logs(spark):
 def test_parameter_check_refuses_container_settings_that_cannot_work(overrides, message):
     with pytest.raises(params.ParameterError, match=message):
         params.check({"source": "ingest", "input_path": ".", **overrides})
+
+
+@pytest.mark.parametrize("input_format,record", [
+    ("json", '{"ts":"2026-11-30T10:00:00Z","level":"info","msg":"served","status":200}'),
+    ("logfmt", 'ts=2026-11-30T10:00:00Z level=info msg=served status=200'),
+    ("apache_combined", '10.0.0.1 - - [30/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.0"'),
+])
+def test_blank_lines_are_not_records_in_any_format(spark, tmp_path, input_format, record):
+    counts, reasons, records, _, _ = ingest_sample(spark, tmp_path, f"{record}\n\n   \t\n{record}\n\n", "app.log",
+                                                   input_format=input_format)
+    assert counts == counts_of(lines_out=2, quarantined=0, not_records=3) and reasons == []

@@ -65,9 +65,9 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     """Read real logs in the settings' format into the raw-logs layout, lines that fail to parse
     into `ingest_quarantine`, and label windows (a labels file, or a CSV label column) into
     ground truth. Returns the reconciliation counts: lines_in, lines_out, quarantined and
-    not_records (CSV header lines, lines a regex format's line_filter leaves out, parts of a
-    container's long lines joined to their line); and under
-    fields_present, the records carrying each canonical field."""
+    not_records (blank lines, CSV header lines, lines a regex format's line_filter leaves out,
+    parts of a container's long lines joined to their line); and under fields_present, the
+    records carrying each canonical field."""
     lines = ingest.input_lines(spark, settings)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:

@@ -4,8 +4,9 @@ what they read.
 Each reader turns raw lines into canonical records (schema.LOG_SCHEMA) plus a `reason` for
 lines it cannot parse; `canonical_lines` then writes the records as the same JSON lines the
 generator writes, so stages 02-04 run unchanged on real data. Web server access logs (presets,
-or the server's own Apache LogFormat / nginx log_format) and JSON lines with a field mapping are
-read here; lines read by a regex with named groups in `regex_format`, CSV in `csv_format`.
+or the server's own Apache LogFormat / nginx log_format) are read here; JSON lines and logfmt
+in `structured`, lines read by a regex with named groups in `regex_format`, CSV in `csv_format`;
+a container runtime's wrapper comes off first, in `container`.
 """
 
 from __future__ import annotations
@@ -265,10 +266,16 @@ FORMATS: dict[str, InputFormat] = {
 }
 
 
+def is_blank(line: Column) -> Column:
+    """An empty or whitespace-only line: in every format, not a record and not a broken one (a
+    file's trailing newline, a bare print())."""
+    return line.rlike(r"^\s*$")
+
+
 def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     """Lines in the settings' format as canonical records, with a reason on lines that fail;
-    lines that are not records (`line_counts`) are left out."""
-    parsed = FORMATS[settings.input_format].parse(lines, settings)
+    lines that are not records (`line_counts`: blank lines, and the format's own) are left out."""
+    parsed = FORMATS[settings.input_format].parse(lines.where(~is_blank(F.col("raw_line"))), settings)
     if settings.container_log:
         parsed = container.with_runtime_fields(parsed)
     return parsed.transform(with_name_checks)
@@ -283,11 +290,13 @@ def with_name_checks(parsed: DataFrame) -> DataFrame:
 
 
 def line_counts(lines: DataFrame, settings: IngestSettings) -> tuple[int, int]:
-    """(lines in, lines that are neither records nor broken: CSV header lines, lines the
-    line_filter leaves out, parts of a container's long line joined to its last), in one pass.
-    Lines in = records + quarantined + not records."""
+    """(lines in, lines that are neither records nor broken: blank lines, CSV header lines, lines
+    the line_filter leaves out, parts of a container's long line joined to its last), in one
+    pass. Lines in = records + quarantined + not records."""
     is_not_record = FORMATS[settings.input_format].is_not_record
-    not_record = F.coalesce(is_not_record(lines, settings), F.lit(False)) if is_not_record else F.lit(False)
+    not_record = is_blank(F.col("raw_line"))
+    if is_not_record:
+        not_record = not_record | F.coalesce(is_not_record(lines, settings), F.lit(False))
     parts = F.sum(container.JOINED_PARTS) if container.JOINED_PARTS in lines.columns else F.lit(0)
     row = lines.agg(F.count(F.lit(1)).alias("lines"), F.count_if(not_record).alias("not_records"),
                     F.coalesce(parts, F.lit(0)).alias("parts")).first()
