@@ -33,7 +33,7 @@ from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as
 RUNTIMES = ("cri", "docker", "timestamped")
 
 # The columns an unwrapped line carries beside raw_line and source_file; readers hand them on
-# (`fields.line_columns`), and `with_runtime_fields` folds the problem into the reason.
+# (`fields.line_columns`), and `with_wrapper_problems` folds the problem into the reason.
 RUNTIME_TIME = "runtime_time"
 WRAPPER_PROBLEM = "wrapper_problem"
 JOINED_PARTS = "joined_parts"
@@ -161,7 +161,7 @@ def broken_wrapper(lines: DataFrame) -> Column:
     return F.col(WRAPPER_PROBLEM).isNotNull() if WRAPPER_PROBLEM in lines.columns else F.lit(False)
 
 
-def with_runtime_fields(parsed: DataFrame) -> DataFrame:
+def with_wrapper_problems(parsed: DataFrame) -> DataFrame:
     """Records read from unwrapped lines, with the wrapper's problem, if any, as the reason
     (before the reader's: the text it read is not a line); the runtime's columns dropped."""
     return parsed.withColumn("reason", F.coalesce(WRAPPER_PROBLEM, "reason")).drop(*CARRIED)

@@ -277,7 +277,7 @@ def parse(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     lines that are not records (`line_counts`: blank lines, and the format's own) are left out."""
     parsed = FORMATS[settings.input_format].parse(lines.where(~is_blank(F.col("raw_line"))), settings)
     if settings.container_log:
-        parsed = container.with_runtime_fields(parsed)
+        parsed = container.with_wrapper_problems(parsed)
     return parsed.transform(with_name_checks)
 
 
