@@ -426,13 +426,13 @@ def p95_by_environment_chart(report) -> plt.Figure:
 def top_error_messages_chart(report) -> plt.Figure:
     messages = report.top_error_messages
     if messages.empty:
-        return nothing_to_draw("Most frequent 5xx messages", NO_FAILURES)
+        return nothing_to_draw("Most frequent kinds of 5xx message", NO_FAILURES)
     note = ""
     if len(messages) > MAX_BARS:
         note = f" (the {MAX_BARS} most frequent of {len(messages):,})"
         messages = messages.nlargest(MAX_BARS, "occurrences", keep="first")
     return bars(insights.shortened(messages, "message", 70), "occurrences", "message", "service",
-                "Most frequent 5xx messages" + note, "occurrences", "")
+                "Most frequent kinds of 5xx message" + note, "occurrences", "")
 
 
 REPORT_CHARTS: dict[str, Callable[[object], plt.Figure]] = {
