@@ -47,11 +47,12 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
     `(?<timestamp>\\S+ \\S+) (?<level>[A-Z]+) (?<message>.*)`. Lines the `line_filter` does not
     find are not records: they are left out here and counted apart (`ingest.line_counts`); a line
     it lets through that the pattern does not match is quarantined as `unparseable:regex`."""
-    plain, names = regex_fields(pattern, needs_timestamp=container.RUNTIME_TIME not in lines.columns)
+    runtime_time = container.runtime_time(lines)  # a container's lines: a time for those without one
+    plain, names = regex_fields(pattern, needs_timestamp=runtime_time is None)
     records, capture = with_captures(lines.where(kept_by_line_filter(lines, line_filter)), plain, names.values())
     captured = {name: F.coalesce(capture(index), F.lit("")) for name, index in names.items()}
     text = with_constants(captured, {"environment": environment, **(fill or {})})
     text["service"] = service_column(text.get("service"), service, service_from)
-    fields, field_problem = typed_fields(text, timestamp_format, duration_unit, container.runtime_time(lines))
+    fields, field_problem = typed_fields(text, timestamp_format, duration_unit, runtime_time)
     reason = F.when(~matched(), F.lit("unparseable:regex")).otherwise(field_problem)
     return records.select(*record_columns(**fields), reason.alias("reason"), *line_columns(lines))
