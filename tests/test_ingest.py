@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -294,12 +295,16 @@ def test_csv_series_names_service_after_file_and_skips_header(spark, tmp_path):
 
 # ---- issue #23: regex, apache / nginx with their own format strings, csv with a column map ----
 
-def ingest_sample(spark, tmp_path, text, name, **settings):
-    """The ingest stage on one sample file: its reconciliation counts, the quarantine's reasons,
-    the written records and their summary (the metrics stage's own per-series figures)."""
+def ingest_sample(spark, tmp_path, text, name, modified=None, **settings):
+    """The ingest stage on one sample file (last modified at `modified`, a UTC datetime, when
+    given): its reconciliation counts, the quarantine's reasons, the written records and their
+    summary (the metrics stage's own per-series figures)."""
     sample = tmp_path / "in" / name
     sample.parent.mkdir()
     sample.write_text(text)
+    if modified:
+        stamp = modified.replace(tzinfo=timezone.utc).timestamp()
+        os.utime(sample, (stamp, stamp))
     paths = DataPaths(str(tmp_path / "data"))
     counts = stages.ingest_logs(spark, paths, ingest.IngestSettings(input_path=str(sample), **settings))
     counts.pop("fields_present")
@@ -760,3 +765,80 @@ def test_blank_lines_are_not_records_in_any_format(spark, tmp_path, input_format
     counts, reasons, records, _, _ = ingest_sample(spark, tmp_path, f"{record}\n\n   \t\n{record}\n\n", "app.log",
                                                    input_format=input_format)
     assert counts == counts_of(lines_out=2, quarantined=0, not_records=3) and reasons == []
+
+
+# Real lines: loghub's Linux log (2005, BSD times), posts quoting a host's /var/log/messages,
+# RFC 3164's and RFC 5424's own examples; an rsyslog RSYSLOG_FileFormat line, a journalctl note.
+SYSLOG = """Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4
+Jun  9 06:06:20 combo syslogd 1.4.1: restart.
+Jun 15 04:06:18 combo su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
+Nov 21 23:07:33 elfie last message repeated 2 times
+Apr 21 17:13:29  sshd[3613]: last message repeated 2 times
+Nov 30 10:00:00 mail01 postfix/smtpd[1234]: warning: hostname 10-0-0-1.example does not resolve to address 10.0.0.1
+Nov 30 10:00:01 web01 sshd[812]: error: kex_exchange_identification: Connection closed by remote host
+2026-11-30T10:00:02.123456+01:00 web01 nginx[812]: [error] upstream timed out (110: Connection timed out)
+<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8
+<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry...
+<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.
+-- Boot 0b1c2d3e4f5a6b7c8d9e --
+<14>1 - web01 cron - - - a line without a time
+
+<999>Nov 30 10:00:00 web01 app: no such priority
+java.lang.IllegalStateException: not a syslog line
+"""
+
+
+def test_syslog_lines_of_every_header_read_with_program_host_and_level(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, SYSLOG, "messages", input_format="syslog",
+                                                         service="syslog", modified=utc(2026, 12, 7, 12))
+    # the journalctl note and the blank line are not records
+    assert counts == counts_of(lines_out=11, quarantined=3, not_records=2)
+    assert reasons == ["missing_field:timestamp", "unparseable:syslog", "unparseable:syslog"]
+    by_time = [(r.timestamp, r.service, r.host, r.level, r.message) for r in records]
+    assert by_time == [
+        (utc(2003, 8, 24, 12, 14, 15, 3), "myproc", "192.0.2.1", "INFO", "%% It's time to make the do-nuts."),
+        (utc(2003, 10, 11, 22, 14, 15, 3000), "evntslog", "mymachine.example.com", "INFO",
+         "An application event log entry..."),
+        # BSD times: the latest year not after the file's modification (2026-12-07)
+        (utc(2026, 4, 21, 17, 13, 29), "sshd", None, None, "last message repeated 2 times"),
+        (utc(2026, 6, 9, 6, 6, 20), "syslog", "combo", None, "syslogd 1.4.1: restart."),
+        (utc(2026, 6, 14, 15, 16, 1), "sshd", "combo", None,
+         "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4"),
+        (utc(2026, 6, 15, 4, 6, 18), "su", "combo", None, "session opened for user cyrus by (uid=0)"),
+        (utc(2026, 10, 11, 22, 14, 15), "su", "mymachine", "FATAL", "'su root' failed for lonvick on /dev/pts/8"),
+        (utc(2026, 11, 21, 23, 7, 33), "syslog", "elfie", None, "last message repeated 2 times"),
+        (utc(2026, 11, 30, 9, 0, 2, 123456), "nginx", "web01", "ERROR",
+         "[error] upstream timed out (110: Connection timed out)"),
+        (utc(2026, 11, 30, 10, 0, 0), "postfix", "mail01", "WARN",
+         "warning: hostname 10-0-0-1.example does not resolve to address 10.0.0.1"),
+        (utc(2026, 11, 30, 10, 0, 1), "sshd", "web01", "ERROR",
+         "error: kex_exchange_identification: Connection closed by remote host"),
+    ]
+    # failures: the two errors and the critical su (FATAL) among sshd's 3 lines, nginx's 1, su's 2
+    failures = {key[0]: row.errors_5xx for key, row in summary.items()}
+    assert failures == {"sshd": 1, "nginx": 1, "su": 1, "postfix": 0, "syslog": 0, "evntslog": 0, "myproc": 0}
+
+
+@pytest.mark.parametrize("message,level", [
+    ("error: connect failed", "ERROR"), ("Warning: low disk", "WARN"), ("[warn] slow upstream", "WARN"),
+    ("<crit> raid degraded", "FATAL"), ("CRIT disk full", "FATAL"), ("NOTICE: started", "INFO"),
+    ("Alert sent to ops", None), ("A user logged in", None), ("errors: 0", None), ("ERRORS seen", None),
+])
+def test_syslog_level_read_from_a_level_name_leading_the_message(spark, tmp_path, message, level):
+    parsed = ingest.parse(lines_of(spark, tmp_path, f"Nov 30 10:00:00 web01 app[1]: {message}\n"),
+                          ingest.IngestSettings(input_format="syslog"))
+    assert [(r.level, r.reason) for r in parsed.collect()] == [(level, None)]
+
+
+def test_syslog_bsd_times_across_new_year_and_a_given_year(spark, tmp_path):
+    text = "Dec 31 23:59:59 web01 app: before\nJan  1 00:00:01 web01 app: after\nFeb 29 12:00:00 web01 app: leap\n"
+    (tmp_path / "input.log").write_text(text)
+    stamp = datetime(2027, 1, 1, 0, 5, tzinfo=timezone.utc).timestamp()
+    os.utime(tmp_path / "input.log", (stamp, stamp))
+    lines = ingest.read_lines(spark, str(tmp_path / "input.log"))
+    inferred = ingest.parse(lines, ingest.IngestSettings(input_format="syslog")).collect()
+    assert [(r.timestamp, r.reason) for r in inferred] == [
+        (utc(2026, 12, 31, 23, 59, 59), None), (utc(2027, 1, 1, 0, 0, 1), None), (utc(2024, 2, 29, 12), None)]
+    given = ingest.parse(lines, ingest.IngestSettings(input_format="syslog", syslog_year=2005)).collect()
+    assert [(r.timestamp, r.reason) for r in given] == [
+        (utc(2005, 12, 31, 23, 59, 59), None), (utc(2005, 1, 1, 0, 0, 1), None), (None, "bad_timestamp")]

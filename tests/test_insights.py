@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from loganalysis.report import insights, publish, tables
 
@@ -130,6 +131,15 @@ def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
         "1,000 log lines without a status code. Levels: INFO: 900 (90.00%); WARN: 60 (6.00%); ERROR: 38 (3.80%); "
         "FATAL: 2 (0.20%). "
         "Failures, the lines at a failure level (ERROR, FATAL): 40 (4.00%)."]
+    # a system log: most lines say no level, and every share is of all lines
+    assert insights.traffic_sentences(app, records=4_000) == [
+        "4,000 log lines without a status code. Levels: INFO: 900 (22.50%); WARN: 60 (1.50%); ERROR: 38 (0.95%); "
+        "FATAL: 2 (0.05%); no level: 3,000 (75.00%). "
+        "Failures, the lines at a failure level (ERROR, FATAL): 40 (1.00%)."]
+    levels = insights.traffic_table(app, "level", records=4_000)  # the lines without a level have a row too
+    assert levels.set_index("level")["requests"].to_dict() == {"no level": 3_000, "INFO": 900, "WARN": 60,
+                                                               "ERROR": 38, "FATAL": 2}
+    assert levels["share"].sum() == pytest.approx(1.0) and levels["share"].iloc[0] == pytest.approx(0.75)
     table = insights.traffic_table(_traffic(), "status_code")
     assert table.columns.tolist() == ["status_code", "requests", "share", "bytes_sent"]
     assert table["status_code"].tolist() == ["200", "304", "404", "500"]

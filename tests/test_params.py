@@ -67,7 +67,8 @@ BAD = [
     ({"latency_seasonality": 1.0}, "latency_seasonality = 1.0 must be a fraction in .0, 1): latency stays positive"),
     ({"run_dir": "/tmp/x"}, "set by the runner"),
     ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
-    ({"source": "ingest", "input_format": "syslog"}, "is not a known input format"),
+    ({"source": "ingest", "input_format": "windows_evtx"}, "is not a known input format"),
+    ({"source": "ingest", "input_format": "syslog", "syslog_year": 26}, "syslog_year = 26 must be 0"),
     ({"window": "1 hour", "bucket": "1 minute", "min_history": 90}, "is more than a '1 hour' window holds"),
     ({"threshold": 4.0, "spike_threshold": 3.0}, "spike_threshold 3.0 is below threshold 4.0"),
     # issue #22, case 1: a data root that would write into a filesystem's root, or nowhere
@@ -98,10 +99,10 @@ def test_bad_parameters_are_refused_with_a_clear_message(overrides, message):
 def test_allow_lists_come_from_the_registries(monkeypatch):
     """A new input format or baseline method is one registry entry: the check accepts it then."""
     with pytest.raises(params.ParameterError, match="is not a known input format"):
-        params.check({"source": "ingest", "input_format": "syslog"})
-    monkeypatch.setitem(ingest.FORMATS, "syslog", ingest.FORMATS["apache_common"])
+        params.check({"source": "ingest", "input_format": "windows_evtx"})
+    monkeypatch.setitem(ingest.FORMATS, "windows_evtx", ingest.FORMATS["apache_common"])
     monkeypatch.setitem(baselines.BASELINE_METHODS, "magic", baselines.mean_baseline)
-    params.check({"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "syslog",
+    params.check({"source": "ingest", "input_path": str(ROOT / "README.md"), "input_format": "windows_evtx",
                   "method": "magic"})
 
 

@@ -114,6 +114,20 @@ def test_charts_of_failures_say_so_when_there_are_none():
         assert plots.NO_FAILURES in _drawn_texts(chart(report))
 
 
+def test_charts_of_the_value_say_so_when_no_record_carries_one():
+    """A system log has no durations: the p95 panels were empty and dated 1970, the histogram
+    an empty frame with warnings printed above it."""
+    from types import SimpleNamespace
+
+    t = pd.date_range("2026-11-02", periods=3, freq="h")
+    rows = {"bucket": t, "service": "sshd", "environment": "prod", "requests": 5, "errors_5xx": 1, "p95_ms": None}
+    report = SimpleNamespace(timeseries=pd.DataFrame(rows), incidents=pd.DataFrame(), measure=tables.LATENCY,
+                             summary=pd.DataFrame({"service": ["sshd"], "environment": ["prod"], "p95_ms": [None]}),
+                             latency_histogram=pd.DataFrame(columns=["service", "bin_ms", "requests", "share"]))
+    for chart in (plots.p95_latency_chart, plots.latency_distribution_chart, plots.p95_by_environment_chart):
+        assert "No record carries a latency: nothing to draw." in _drawn_texts(chart(report))
+
+
 def test_the_incident_overview_labels_each_incident_with_its_signal_in_words():
     from types import SimpleNamespace
 

@@ -162,6 +162,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
      "must be constant, vhost, path_prefix, file or container"),
     ("container_log", lambda v: v in ("", *container.RUNTIMES),
      f"must be empty (lines as they are) or one of {', '.join(container.RUNTIMES)}"),
+    ("syslog_year", lambda v: isinstance(v, int) and (v == 0 or 1970 <= v <= 9999),
+     "must be 0 (from each file's modification time) or a year such as 2026"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("duration_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("pattern", lambda v: not v or pattern_ok(v, needs_timestamp=False),

@@ -125,12 +125,13 @@ def first_seen_during(incidents: pd.DataFrame, templates: pd.DataFrame, most: in
     return pd.Series([listed.get(i, []) for i in incidents.index], index=incidents.index, dtype=object)
 
 
-def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
+def traffic_sentences(traffic: pd.DataFrame, records: int | None = None) -> list[str]:
     """The figures an SRE looks at first, over all series: requests, bytes served, the status
-    mix and 4xx beside 5xx. `traffic`: metrics/traffic (one row per series x dimension x value)."""
+    mix and 4xx beside 5xx. `traffic`: metrics/traffic (one row per series x dimension x value);
+    `records`: all of them, for the lines without a level when there are no status codes."""
     statuses = traffic[traffic["dimension"] == "status_code"]
     if statuses.empty:
-        return level_sentences(traffic)
+        return level_sentences(traffic, records)
     by_status = statuses.groupby("value")[["requests", "bytes_sent"]].sum(min_count=1).sort_values("requests", ascending=False)
     requests = int(by_status["requests"].sum())
     mix = shares(by_status["requests"].head(6), requests)
@@ -143,16 +144,21 @@ def traffic_sentences(traffic: pd.DataFrame) -> list[str]:
             f"5xx: {tables.count(errors['5xx'])} ({tables.percent(errors['5xx'] / requests)})."]
 
 
-def level_sentences(traffic: pd.DataFrame) -> list[str]:
-    """For logs without status codes (application logs): the lines per level and the failures
-    (lines at a failure level, `service_metrics.is_failure`)."""
+def level_sentences(traffic: pd.DataFrame, records: int | None = None) -> list[str]:
+    """For logs without status codes (application and system logs): the lines per level, those
+    without one (`records` in all: a syslog line often says none), and the failures (lines at a
+    failure level, `service_metrics.is_failure`), as shares of all lines."""
     levels = traffic[traffic["dimension"] == "level"]
     if levels.empty:
         return []
     by_level = levels.groupby("value")[["requests", "errors_5xx"]].sum().sort_values("requests", ascending=False)
-    lines, failed = int(by_level["requests"].sum()), int(by_level["errors_5xx"].sum())
+    levelled, failed = int(by_level["requests"].sum()), int(by_level["errors_5xx"].sum())
+    lines = max(records or 0, levelled)
     failing = [level for level, n in by_level["errors_5xx"].items() if n > 0]
-    mix = shares(by_level["requests"], lines)
+    per_level = by_level["requests"]
+    if lines > levelled:
+        per_level = pd.concat([per_level, pd.Series({"no level": lines - levelled})])
+    mix = shares(per_level, lines)
     which = f" ({', '.join(failing)})" if failing else ""
     return [f"{tables.count(lines)} log lines without a status code. Levels: {mix}. "
             f"Failures, the lines at a failure level{which}: {tables.count(failed)} ({tables.percent(failed / lines)})."]
@@ -196,13 +202,19 @@ def unscored_sentences(coverage: pd.DataFrame, summary: pd.DataFrame | None = No
     return sentences
 
 
-def traffic_table(traffic: pd.DataFrame, dimension: str, top: int = 10) -> pd.DataFrame:
+def traffic_table(traffic: pd.DataFrame, dimension: str, top: int = 10, records: int | None = None) -> pd.DataFrame:
     """One dimension of metrics/traffic for the page: status codes and levels pooled over all
-    series with their share of requests, endpoints and clients per series; the `top` busiest."""
+    series with their share of requests, endpoints and clients per series; the `top` busiest.
+    `records`: all requests, so those without a status code or level have a row of their own
+    ("no level": most of a system log) and every share is of all of them."""
     rows = traffic[traffic["dimension"] == dimension]
     columns = ["requests", "bytes_sent", "errors_4xx", "errors_5xx"]
     if dimension in ("status_code", "level"):
         rows = rows.groupby("value", as_index=False)[columns].sum(min_count=1)
+        without = (records or 0) - rows["requests"].sum()
+        if not rows.empty and without > 0:
+            rows = pd.concat([rows, pd.DataFrame({"value": [f"no {dimension.replace('_', ' ')}"],
+                                                  "requests": [without]})], ignore_index=True)
         rows = rows.assign(share=rows["requests"] / rows["requests"].sum())
         columns = ["requests", "share", "bytes_sent"]
     else:

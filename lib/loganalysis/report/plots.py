@@ -370,10 +370,19 @@ def incidents_by_service_chart(report) -> plt.Figure:
                              "Incidents by service (colour: severity)", color_by="severity", label="peak_signal")
 
 
+def no_values(report, title: str) -> plt.Figure | None:
+    """`nothing_to_draw` for a chart of the value when no record carries one (an application or
+    system log without durations): empty panels dated 1970 read as broken."""
+    if report.summary["p95_ms"].notna().any():
+        return None
+    return nothing_to_draw(title, f"No record carries a {report.measure.name}: nothing to draw.")
+
+
 def p95_latency_chart(report) -> plt.Figure:
     measure = report.measure
-    return series_with_incidents(report.timeseries, report.incidents, "p95_ms",
-                                 f"{measure.metric_name('p95_ms')} per service", measure.axis("p95"))
+    title = f"{measure.metric_name('p95_ms')} per service"
+    return no_values(report, title) or series_with_incidents(report.timeseries, report.incidents, "p95_ms", title,
+                                                             measure.axis("p95"))
 
 
 def nothing_to_draw(title: str, sentence: str) -> plt.Figure:
@@ -406,11 +415,15 @@ def requests_per_hour_chart(report) -> plt.Figure:
 
 def latency_distribution_chart(report) -> plt.Figure:
     name, unit = report.measure.name, report.measure.unit
-    return latency_histograms(report.latency_histogram, f"Distribution of {name} by service (values above 0)",
-                              f"{name} ({unit + ', ' if unit else ''}log scale)")
+    title = f"Distribution of {name} by service (values above 0)"
+    return no_values(report, title) or latency_histograms(report.latency_histogram, title,
+                                                          f"{name} ({unit + ', ' if unit else ''}log scale)")
 
 
 def p95_by_environment_chart(report) -> plt.Figure:
+    title = f"{report.measure.metric_name('p95_ms')} by service and environment"
+    if empty := no_values(report, title):
+        return empty
     slowest, note = highest_rows(report.summary.pivot(index="service", columns="environment", values="p95_ms"),
                                  "services")
     shown = report.summary.set_index("service").loc[slowest.index].reset_index()  # slowest first
@@ -418,8 +431,7 @@ def p95_by_environment_chart(report) -> plt.Figure:
     # Series of other kinds (CPU %, bytes: csv_series) differ by orders of magnitude: on a linear
     # axis all but the largest bars vanish. A log axis only when every bar can stand on it.
     wide = len(values) > 1 and (values > 0).all() and values.max() > 100 * values.min()
-    return bars(shown, "p95_ms", "service", "environment",
-                f"{report.measure.metric_name('p95_ms')} by service and environment" + note,
+    return bars(shown, "p95_ms", "service", "environment", title + note,
                 report.measure.axis("p95") + (" (log scale)" if wide else ""), "service", log=wide)
 
 

@@ -21,18 +21,20 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as 
 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
-from loganalysis.sources import container, csv_format, logformat, regex_format, structured
+from loganalysis.sources import container, csv_format, logformat, regex_format, structured, syslog_format
 from loganalysis.sources.fields import (level_for_status, line_columns, matched, nth, parse_timestamp, record_columns,
                                         with_captures)
 
 
 def read_lines(spark: SparkSession, path: str, glob: str | None = None) -> DataFrame:
-    """Every line under a path (file, folder tree or URI) with the file it came from."""
+    """Every line under a path (file, folder tree or URI) with the file it came from and when
+    that was last modified (a BSD syslog time's year is read from it)."""
     reader = spark.read.option("recursiveFileLookup", "true")
     if glob:
         reader = reader.option("pathGlobFilter", glob)
     return reader.text(path).select(F.col("value").alias("raw_line"),
-                                    F.col("_metadata.file_path").alias("source_file"))
+                                    F.col("_metadata.file_path").alias("source_file"),
+                                    F.col("_metadata.file_modification_time").alias(syslog_format.FILE_MODIFIED))
 
 
 def input_lines(spark: SparkSession, settings: "IngestSettings") -> DataFrame:
@@ -184,6 +186,7 @@ class IngestSettings:
     timestamp_format: str = "auto"
     duration_unit: str = "ms"
     fill: dict = field(default_factory=dict)
+    syslog_year: int = 0
     labels_path: str = ""
     probation_share: float = 0.15
     probation_max_rows: int = 750
@@ -226,6 +229,15 @@ def _regex(lines: DataFrame, settings: IngestSettings) -> DataFrame:
                                     settings.service_from, settings.fill)
 
 
+def _syslog(lines: DataFrame, settings: IngestSettings) -> DataFrame:
+    return syslog_format.parse_syslog(lines, settings.service, settings.environment, settings.service_from,
+                                      settings.fill, settings.syslog_year)
+
+
+def _journal_notes(lines: DataFrame, settings: IngestSettings) -> Column:
+    return syslog_format.is_journal_note(F.col("raw_line"))
+
+
 def _csv(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     return csv_format.parse_csv(lines, settings.column_map, settings.timestamp_format, settings.duration_unit,
                                 settings.service, settings.environment, settings.service_from, settings.fill,
@@ -258,6 +270,8 @@ FORMATS: dict[str, InputFormat] = {
     "nginx": InputFormat(partial(_access_log, "nginx"), "nginx access log in its own log_format (log_format)"),
     "regex": InputFormat(_regex, "lines read by a regex whose named groups are canonical fields (pattern, "
                                  "line_filter)", _filtered_out),
+    "syslog": InputFormat(_syslog, "a host's system log: RFC 3164 (BSD), RFC 5424, rsyslog's and journalctl's "
+                                   "ISO times", _journal_notes),
     "json": InputFormat(_json_lines, "JSON lines, fields by field_map or by their common names"),
     "logfmt": InputFormat(_logfmt, "key=value lines (logfmt), fields by field_map or by their common names"),
     "csv": InputFormat(_csv, "CSV with a header, columns mapped by column_map (label_column optional)",
