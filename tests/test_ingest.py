@@ -768,15 +768,19 @@ def test_blank_lines_are_not_records_in_any_format(spark, tmp_path, input_format
 
 
 # Real lines: loghub's Linux log (2005, BSD times), posts quoting a host's /var/log/messages,
-# RFC 3164's and RFC 5424's own examples; an rsyslog RSYSLOG_FileFormat line, a journalctl note.
-SYSLOG = """Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4
+# RFC 3164's and RFC 5424's own examples; an rsyslog RSYSLOG_FileFormat line, journalctl's
+# short-iso and short-precise, its notes and continuation lines, daemons' own level words.
+NGINX_ERROR = ('2026/11/30 10:00:02 [error] 812#812: *1 connect() failed (111: Connection refused) while connecting to '
+               'upstream, client: 10.0.0.1, server: shop.example.com, request: "GET /api/cart HTTP/1.1", upstream: '
+               '"http://127.0.0.1:8080/api/cart", host: "shop.example.com"')
+SYSLOG = f"""Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4
 Jun  9 06:06:20 combo syslogd 1.4.1: restart.
 Jun 15 04:06:18 combo su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
 Nov 21 23:07:33 elfie last message repeated 2 times
 Apr 21 17:13:29  sshd[3613]: last message repeated 2 times
 Nov 30 10:00:00 mail01 postfix/smtpd[1234]: warning: hostname 10-0-0-1.example does not resolve to address 10.0.0.1
 Nov 30 10:00:01 web01 sshd[812]: error: kex_exchange_identification: Connection closed by remote host
-2026-11-30T10:00:02.123456+01:00 web01 nginx[812]: [error] upstream timed out (110: Connection timed out)
+2026-11-30T10:00:02.123456+01:00 web01 nginx: {NGINX_ERROR}
 <34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8
 <165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry...
 <165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.
@@ -785,44 +789,66 @@ Nov 30 10:00:01 web01 sshd[812]: error: kex_exchange_identification: Connection 
 
 <999>Nov 30 10:00:00 web01 app: no such priority
 java.lang.IllegalStateException: not a syslog line
+<13>Nov 30 10:00:03 app[12]: hello
+<14>Nov 30 10:00:04 web01 app[12]: ERROR the priority says info
+Nov 30 10:00:05 router1 1234: *Nov 30 10:00:05.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down
+Nov 30 10:00:06 web01 -- MARK --
+    at com.example.App.main(App.java:10)
+<11>1 2026-11-30T10:00:09Z web03 billing - - [meta@1 note="a \\] b \\"c\\""] charge failed
+2026-11-30T10:00:07+0100 web02 systemd[1]: Started Session 5 of User deploy.
+Nov 30 10:00:08.123456 web02 kernel: [    5.123456] eth0: link up
+Nov 30 10:00:10 web03 grafana[7]: logger=context t=2026-11-30T10:00:10Z level=error msg="Request Completed" status=500
+Nov 30 10:00:11 db01 postgres[4321]: [5-1] FATAL:  password authentication failed for user "app"
+Nov 30 10:00:12 web01 httpd[900]: [proxy:error] [pid 900:tid 140] (111)Connection refused: AH00957: attempt to connect to 127.0.0.1:8080 failed
 """
 
 
 def test_syslog_lines_of_every_header_read_with_program_host_and_level(spark, tmp_path):
     counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, SYSLOG, "messages", input_format="syslog",
                                                          service="syslog", modified=utc(2026, 12, 7, 12))
-    # the journalctl note and the blank line are not records
-    assert counts == counts_of(lines_out=11, quarantined=3, not_records=2)
+    # journalctl's note, its continuation line, syslogd's MARK and the blank line are not records
+    assert counts == counts_of(lines_out=20, quarantined=3, not_records=4)
     assert reasons == ["missing_field:timestamp", "unparseable:syslog", "unparseable:syslog"]
-    by_time = [(r.timestamp, r.service, r.host, r.level, r.message) for r in records]
-    assert by_time == [
-        (utc(2003, 8, 24, 12, 14, 15, 3), "myproc", "192.0.2.1", "INFO", "%% It's time to make the do-nuts."),
-        (utc(2003, 10, 11, 22, 14, 15, 3000), "evntslog", "mymachine.example.com", "INFO",
-         "An application event log entry..."),
-        # BSD times: the latest year not after the file's modification (2026-12-07)
-        (utc(2026, 4, 21, 17, 13, 29), "sshd", None, None, "last message repeated 2 times"),
-        (utc(2026, 6, 9, 6, 6, 20), "syslog", "combo", None, "syslogd 1.4.1: restart."),
-        (utc(2026, 6, 14, 15, 16, 1), "sshd", "combo", None,
-         "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4"),
-        (utc(2026, 6, 15, 4, 6, 18), "su", "combo", None, "session opened for user cyrus by (uid=0)"),
-        (utc(2026, 10, 11, 22, 14, 15), "su", "mymachine", "FATAL", "'su root' failed for lonvick on /dev/pts/8"),
-        (utc(2026, 11, 21, 23, 7, 33), "syslog", "elfie", None, "last message repeated 2 times"),
-        (utc(2026, 11, 30, 9, 0, 2, 123456), "nginx", "web01", "ERROR",
-         "[error] upstream timed out (110: Connection timed out)"),
-        (utc(2026, 11, 30, 10, 0, 0), "postfix", "mail01", "WARN",
-         "warning: hostname 10-0-0-1.example does not resolve to address 10.0.0.1"),
-        (utc(2026, 11, 30, 10, 0, 1), "sshd", "web01", "ERROR",
-         "error: kex_exchange_identification: Connection closed by remote host"),
+    assert [(r.timestamp, r.service, r.host, r.level) for r in records] == [
+        (utc(2003, 8, 24, 12, 14, 15, 3), "myproc", "192.0.2.1", "INFO"),  # <165>: notice
+        (utc(2003, 10, 11, 22, 14, 15, 3000), "evntslog", "mymachine.example.com", "INFO"),
+        # BSD times: the latest year not more than a day after the file's modification (2026-12-07)
+        (utc(2026, 4, 21, 17, 13, 29), "sshd", None, None),  # a relay left the host empty
+        (utc(2026, 6, 9, 6, 6, 20), "syslog", "combo", None),  # "syslogd 1.4.1:" is no tag
+        (utc(2026, 6, 14, 15, 16, 1), "sshd", "combo", None),
+        (utc(2026, 6, 15, 4, 6, 18), "su", "combo", None),
+        (utc(2026, 10, 11, 22, 14, 15), "su", "mymachine", "FATAL"),  # <34>: crit
+        (utc(2026, 11, 21, 23, 7, 33), "syslog", "elfie", None),
+        (utc(2026, 11, 30, 9, 0, 2, 123456), "nginx", "web01", "ERROR"),  # after nginx's own time
+        (utc(2026, 11, 30, 9, 0, 7), "systemd", "web02", None),  # +0100
+        (utc(2026, 11, 30, 10, 0, 0), "postfix", "mail01", "WARN"),
+        (utc(2026, 11, 30, 10, 0, 1), "sshd", "web01", "ERROR"),
+        (utc(2026, 11, 30, 10, 0, 3), "app", None, "INFO"),  # no host at all, as logger sends it
+        (utc(2026, 11, 30, 10, 0, 4), "app", "web01", "INFO"),  # the priority wins over a word
+        (utc(2026, 11, 30, 10, 0, 5), "syslog", "router1", None),  # a sequence number is no program
+        (utc(2026, 11, 30, 10, 0, 8, 123456), "kernel", "web02", None),
+        (utc(2026, 11, 30, 10, 0, 9), "billing", "web03", "ERROR"),  # <11>: err
+        (utc(2026, 11, 30, 10, 0, 10), "grafana", "web03", "ERROR"),  # logfmt's level=error
+        (utc(2026, 11, 30, 10, 0, 11), "postgres", "db01", "FATAL"),  # after its [5-1]
+        (utc(2026, 11, 30, 10, 0, 12), "httpd", "web01", "ERROR"),  # Apache's [proxy:error]
     ]
-    # failures: the two errors and the critical su (FATAL) among sshd's 3 lines, nginx's 1, su's 2
-    failures = {key[0]: row.errors_5xx for key, row in summary.items()}
-    assert failures == {"sshd": 1, "nginx": 1, "su": 1, "postfix": 0, "syslog": 0, "evntslog": 0, "myproc": 0}
+    messages = {r.service: r.message for r in records}
+    assert messages["nginx"] == NGINX_ERROR and messages["billing"] == "charge failed"
+    assert messages["myproc"] == "%% It's time to make the do-nuts."
+    assert records[4].message == ("authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= "
+                                  "rhost=218.188.2.4")
+    assert records[14].message.startswith("1234: *Nov 30 10:00:05.123: %LINK-3-UPDOWN")
+    failures = {key[0]: row.errors_5xx for key, row in summary.items() if row.errors_5xx}
+    assert failures == {"sshd": 1, "nginx": 1, "su": 1, "billing": 1, "grafana": 1, "postgres": 1, "httpd": 1}
 
 
 @pytest.mark.parametrize("message,level", [
     ("error: connect failed", "ERROR"), ("Warning: low disk", "WARN"), ("[warn] slow upstream", "WARN"),
     ("<crit> raid degraded", "FATAL"), ("CRIT disk full", "FATAL"), ("NOTICE: started", "INFO"),
-    ("Alert sent to ops", None), ("A user logged in", None), ("errors: 0", None), ("ERRORS seen", None),
+    ("auth: Error: PAM authentication failed", "ERROR"), ("[alert] 12#0: worker exited", "FATAL"),
+    ("message repeated 3 times: [ error: kex_exchange_identification]", "ERROR"),
+    ("Alert sent to ops", None), ("alert: sent to ops", None), ("A user logged in", None), ("errors: 0", None),
+    ("ERRORS seen", None), ("took 3 ms, level=", None),
 ])
 def test_syslog_level_read_from_a_level_name_leading_the_message(spark, tmp_path, message, level):
     parsed = ingest.parse(lines_of(spark, tmp_path, f"Nov 30 10:00:00 web01 app[1]: {message}\n"),
@@ -839,6 +865,20 @@ def test_syslog_bsd_times_across_new_year_and_a_given_year(spark, tmp_path):
     inferred = ingest.parse(lines, ingest.IngestSettings(input_format="syslog")).collect()
     assert [(r.timestamp, r.reason) for r in inferred] == [
         (utc(2026, 12, 31, 23, 59, 59), None), (utc(2027, 1, 1, 0, 0, 1), None), (utc(2024, 2, 29, 12), None)]
-    given = ingest.parse(lines, ingest.IngestSettings(input_format="syslog", syslog_year=2005)).collect()
+    # the day the logs end, given: an archive copied without its modification time
+    given = ingest.parse(lines, ingest.IngestSettings(input_format="syslog", syslog_end_date="2005-01-01")).collect()
     assert [(r.timestamp, r.reason) for r in given] == [
-        (utc(2005, 12, 31, 23, 59, 59), None), (utc(2005, 1, 1, 0, 0, 1), None), (None, "bad_timestamp")]
+        (utc(2004, 12, 31, 23, 59, 59), None), (utc(2005, 1, 1, 0, 0, 1), None), (utc(2004, 2, 29, 12), None)]
+    # a host's clock or zone a few hours ahead of the file's time keeps its year
+    (tmp_path / "ahead.log").write_text("Jan  1 10:00:00 web01 app: ahead\n")
+    os.utime(tmp_path / "ahead.log", (stamp, stamp))
+    ahead = ingest.parse(ingest.read_lines(spark, str(tmp_path / "ahead.log")), ingest.IngestSettings(input_format="syslog"))
+    assert [r.timestamp for r in ahead.collect()] == [utc(2027, 1, 1, 10)]
+
+
+def test_syslog_in_a_container_takes_the_year_from_the_runtimes_time(spark, tmp_path):
+    line = "2025-03-01T10:00:00.5Z stdout F Mar  1 10:00:00 web01 app[1]: started"
+    lines = ingest.input_lines(spark, ingest.IngestSettings(input_path=str(write_file(tmp_path, "app.log", line)),
+                                                            input_format="syslog", container_log="cri"))
+    parsed = ingest.parse(lines, ingest.IngestSettings(input_format="syslog", container_log="cri")).collect()
+    assert [(r.timestamp, r.service, r.reason) for r in parsed] == [(utc(2025, 3, 1, 10), "app", None)]

@@ -122,6 +122,7 @@ def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
                         "Status mix: 200: 9,125 (93.25%); 304: 445 (4.55%); 404: 213 (2.18%); 500: 3 (0.03%). "
                         "4xx: 213 (2.18%), 5xx: 3 (0.03%).")
     assert insights.traffic_sentences(_traffic().iloc[4:]) == []  # no status codes, no levels: nothing to say
+    assert insights.traffic_sentences(_traffic().iloc[4:], records=70) == []  # a metric series (csv_series) too
     unsized = insights.traffic_sentences(_traffic().assign(bytes_sent=None))[0]  # no record carried a size
     assert unsized.startswith("9,786 requests with a status code. Status mix:") and "bytes" not in unsized
     app = pd.DataFrame([("jobs", "prod", "level", level, n, None, 0, failed) for level, n, failed in
@@ -133,8 +134,8 @@ def test_the_traffic_sentence_gives_the_status_mix_bytes_and_4xx_beside_5xx():
         "Failures, the lines at a failure level (ERROR, FATAL): 40 (4.00%)."]
     # a system log: most lines say no level, and every share is of all lines
     assert insights.traffic_sentences(app, records=4_000) == [
-        "4,000 log lines without a status code. Levels: INFO: 900 (22.50%); WARN: 60 (1.50%); ERROR: 38 (0.95%); "
-        "FATAL: 2 (0.05%); no level: 3,000 (75.00%). "
+        "4,000 log lines without a status code. Levels: no level: 3,000 (75.00%); INFO: 900 (22.50%); "
+        "WARN: 60 (1.50%); ERROR: 38 (0.95%); FATAL: 2 (0.05%). "
         "Failures, the lines at a failure level (ERROR, FATAL): 40 (1.00%)."]
     levels = insights.traffic_table(app, "level", records=4_000)  # the lines without a level have a row too
     assert levels.set_index("level")["requests"].to_dict() == {"no level": 3_000, "INFO": 900, "WARN": 60,

@@ -68,7 +68,8 @@ BAD = [
     ({"run_dir": "/tmp/x"}, "set by the runner"),
     ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
     ({"source": "ingest", "input_format": "windows_evtx"}, "is not a known input format"),
-    ({"source": "ingest", "input_format": "syslog", "syslog_year": 26}, "syslog_year = 26 must be 0"),
+    ({"source": "ingest", "input_format": "syslog", "syslog_end_date": "30/11/2026"},
+     "syslog_end_date = '30/11/2026' must be empty (each file's modification time) or the day the logs end"),
     ({"window": "1 hour", "bucket": "1 minute", "min_history": 90}, "is more than a '1 hour' window holds"),
     ({"threshold": 4.0, "spike_threshold": 3.0}, "spike_threshold 3.0 is below threshold 4.0"),
     # issue #22, case 1: a data root that would write into a filesystem's root, or nowhere
@@ -94,6 +95,15 @@ def test_bad_parameters_are_refused_with_a_clear_message(overrides, message):
     base = {"source": "synthetic"}
     with pytest.raises(params.ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         params.check({**base, **overrides})
+
+
+def test_an_unquoted_date_is_read_as_the_text_the_notebooks_take(tmp_path):
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"source: ingest\ninput_path: {ROOT / 'README.md'}\ninput_format: syslog\n"
+                       "syslog_end_date: 2005-07-27\n")
+    loaded = params.load(profile)
+    assert loaded["syslog_end_date"] == "2005-07-27"
+    assert params.check(loaded)["01_ingest_logs"]["syslog_end_date"] == "2005-07-27"
 
 
 def test_allow_lists_come_from_the_registries(monkeypatch):
@@ -208,6 +218,7 @@ def _cli(tmp_path, settings=None, text=None, *extra):
 CLI_REFUSALS = [  # issue #22, case 8 (and 1 through the command line): a message and exit 2
     ({"text": "data_root: [unclosed\nn_records: 5\n"}, "p.yaml: not valid YAML at line 2, column 10: expected ',' or ']', but got ':'"),
     ({"text": "- a list\n- not a mapping\n"}, "p.yaml: expected a mapping of parameter names to values"),
+    ({"text": "source: ingest\nsyslog_end_date: 2026-13-01\n"}, "p.yaml: not valid YAML: month must be in 1..12"),
     ({"settings": {"bucket": "0 minutes"}}, "bucket = '0 minutes' must be 'auto' or like"),
     ({"settings": {"data_root": ""}}, "data_root '' is empty"),
     ({"settings": {"data_root": "/"}}, "data_root '/' is the root of a filesystem"),

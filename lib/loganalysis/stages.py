@@ -318,7 +318,8 @@ def aggregate_insights(spark: SparkSession, paths: DataPaths, run_dir: str = "",
     incidents = explained_incidents(spark, paths)
     traffic = read_parquet(spark, paths.metrics.traffic).toPandas()
     coverage = anomalies.scoring_coverage(read_parquet(spark, paths.anomalies.scored_series)).toPandas()
-    story = (insights.story(summary, incidents, timeseries, measure) + insights.traffic_sentences(traffic, int(summary["requests"].sum()))
+    records = int(summary["requests"].sum())
+    story = (insights.story(summary, incidents, timeseries, measure) + insights.traffic_sentences(traffic, records)
              + insights.unscored_sentences(coverage, summary, measure))
     headline = insights.headline(summary, incidents, measure)
     with stage_outputs(spark, paths.staging) as outputs:

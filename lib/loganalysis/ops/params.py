@@ -12,6 +12,7 @@ import fnmatch
 import math
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,6 +62,8 @@ def load(path: str | Path) -> dict:
         raise ParameterError(f"cannot read it: {error.strerror if isinstance(error, OSError) else error}") from error
     try:
         loaded = yaml.safe_load(text) or {}
+    except ValueError as error:  # a date-like scalar that is no date (2005-13-01)
+        raise ParameterError(f"not valid YAML: {error}") from error
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -68,7 +71,8 @@ def load(path: str | Path) -> dict:
         raise ParameterError(f"not valid YAML{where}: {problem}") from error
     if not isinstance(loaded, dict):
         raise ParameterError("expected a mapping of parameter names to values")
-    return loaded
+    # YAML reads an unquoted 2005-07-27 as a date; the notebooks take dates as text.
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in loaded.items()}
 
 
 def declared(stage: str) -> dict[str, dict]:
@@ -101,6 +105,13 @@ def _literal(text: str) -> Any:
 def _positive(v): return isinstance(v, (int, float)) and v > 0
 def _non_negative(v): return isinstance(v, (int, float)) and v >= 0
 def _fraction(v): return isinstance(v, (int, float)) and 0 <= v <= 1
+
+
+def _iso_date(v) -> bool:
+    try:
+        return isinstance(v, str) and len(v) == 10 and bool(date.fromisoformat(v))
+    except ValueError:
+        return False
 
 
 def _bucket_ok(v):
@@ -162,8 +173,8 @@ VALUE_RULES: list[tuple[str, Callable[[Any], bool], str]] = [
      "must be constant, vhost, path_prefix, file or container"),
     ("container_log", lambda v: v in ("", *container.RUNTIMES),
      f"must be empty (lines as they are) or one of {', '.join(container.RUNTIMES)}"),
-    ("syslog_year", lambda v: isinstance(v, int) and (v == 0 or 1970 <= v <= 9999),
-     "must be 0 (from each file's modification time) or a year such as 2026"),
+    ("syslog_end_date", lambda v: v == "" or _iso_date(v),
+     "must be empty (each file's modification time) or the day the logs end, as YYYY-MM-DD"),
     ("time_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("duration_unit", lambda v: v in TIME_UNITS_MS, f"must be one of {sorted(TIME_UNITS_MS)}"),
     ("pattern", lambda v: not v or pattern_ok(v, needs_timestamp=False),

@@ -157,7 +157,7 @@ def level_sentences(traffic: pd.DataFrame, records: int | None = None) -> list[s
     failing = [level for level, n in by_level["errors_5xx"].items() if n > 0]
     per_level = by_level["requests"]
     if lines > levelled:
-        per_level = pd.concat([per_level, pd.Series({"no level": lines - levelled})])
+        per_level = pd.concat([per_level, pd.Series({"no level": lines - levelled})]).sort_values(ascending=False)
     mix = shares(per_level, lines)
     which = f" ({', '.join(failing)})" if failing else ""
     return [f"{tables.count(lines)} log lines without a status code. Levels: {mix}. "
@@ -205,16 +205,15 @@ def unscored_sentences(coverage: pd.DataFrame, summary: pd.DataFrame | None = No
 def traffic_table(traffic: pd.DataFrame, dimension: str, top: int = 10, records: int | None = None) -> pd.DataFrame:
     """One dimension of metrics/traffic for the page: status codes and levels pooled over all
     series with their share of requests, endpoints and clients per series; the `top` busiest.
-    `records`: all requests, so those without a status code or level have a row of their own
-    ("no level": most of a system log) and every share is of all of them."""
+    `records`: all of them, so the lines without a level have a row of their own ("no level":
+    most of a system log) and the levels' shares are of all lines, as the level sentence says."""
     rows = traffic[traffic["dimension"] == dimension]
     columns = ["requests", "bytes_sent", "errors_4xx", "errors_5xx"]
     if dimension in ("status_code", "level"):
         rows = rows.groupby("value", as_index=False)[columns].sum(min_count=1)
         without = (records or 0) - rows["requests"].sum()
-        if not rows.empty and without > 0:
-            rows = pd.concat([rows, pd.DataFrame({"value": [f"no {dimension.replace('_', ' ')}"],
-                                                  "requests": [without]})], ignore_index=True)
+        if dimension == "level" and not rows.empty and without > 0:
+            rows = pd.concat([rows, pd.DataFrame({"value": ["no level"], "requests": [without]})], ignore_index=True)
         rows = rows.assign(share=rows["requests"] / rows["requests"].sum())
         columns = ["requests", "share", "bytes_sent"]
     else:

@@ -186,7 +186,7 @@ class IngestSettings:
     timestamp_format: str = "auto"
     duration_unit: str = "ms"
     fill: dict = field(default_factory=dict)
-    syslog_year: int = 0
+    syslog_end_date: str = ""
     labels_path: str = ""
     probation_share: float = 0.15
     probation_max_rows: int = 750
@@ -231,11 +231,11 @@ def _regex(lines: DataFrame, settings: IngestSettings) -> DataFrame:
 
 def _syslog(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     return syslog_format.parse_syslog(lines, settings.service, settings.environment, settings.service_from,
-                                      settings.fill, settings.syslog_year)
+                                      settings.fill, settings.syslog_end_date)
 
 
-def _journal_notes(lines: DataFrame, settings: IngestSettings) -> Column:
-    return syslog_format.is_journal_note(F.col("raw_line"))
+def _syslog_no_entries(lines: DataFrame, settings: IngestSettings) -> Column:
+    return syslog_format.is_no_entry(F.col("raw_line"))
 
 
 def _csv(lines: DataFrame, settings: IngestSettings) -> DataFrame:
@@ -271,7 +271,7 @@ FORMATS: dict[str, InputFormat] = {
     "regex": InputFormat(_regex, "lines read by a regex whose named groups are canonical fields (pattern, "
                                  "line_filter)", _filtered_out),
     "syslog": InputFormat(_syslog, "a host's system log: RFC 3164 (BSD), RFC 5424, rsyslog's and journalctl's "
-                                   "ISO times", _journal_notes),
+                                   "ISO times", _syslog_no_entries),
     "json": InputFormat(_json_lines, "JSON lines, fields by field_map or by their common names"),
     "logfmt": InputFormat(_logfmt, "key=value lines (logfmt), fields by field_map or by their common names"),
     "csv": InputFormat(_csv, "CSV with a header, columns mapped by column_map (label_column optional)",

@@ -12,13 +12,14 @@ each optionally after the priority (`<PRI>`), which the wire formats carry.
 The service is the program that logged (the tag or APP-NAME up to a `/` or `(`: postfix/smtpd
 and postfix/qmgr are postfix, sshd(pam_unix) is sshd); a line without one (`last message repeated
 2 times`) is the `service` parameter's. The host is the line's. The level is the priority's
-severity, else a level name leading the message (`error: ...`, `[warn]`, `ERROR ...`), as sshd,
-postfix and many daemons write them; else none, and the line is not a failure.
+severity, else a level name where daemons put it (`error: ...`, `[warn]`, nginx's
+`2026/11/30 10:00:00 [error] ...`, `level=error`); else none, and the line is not a failure.
 
 A BSD time has no year and no zone. Its year is the latest that does not put the line more
-than a day after its file was last modified (a file that spans New Year gets both years), or
-`syslog_year`; its zone is UTC, as every zone-less time here. journalctl's own lines
-(`-- Boot 1a2b... --`, `-- No entries --`) are not records.
+than a day after the logs end: `syslog_end_date`, else the runtime's time of a container's
+line, else when its file was last modified (a file that spans New Year gets both years); its
+zone is UTC, as every zone-less time here. journalctl's notes (`-- Boot 1a2b... --`), the
+indented lines it continues a multi-line message with and syslogd's `-- MARK --` are not records.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, functions as F, types as T
 
 from loganalysis.core.schema import CANONICAL_LEVEL, LEVEL_ALIASES
-from loganalysis.sources import logformat
+from loganalysis.sources import container, logformat
 from loganalysis.sources.fields import (canonical_level, line_columns, matched, record_columns, service_column,
                                         with_captures, with_constants)
 
@@ -37,14 +38,19 @@ _PRI = r"(?:<(?<pri>\d{1,3})>)?"
 # RFC 5424: VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG], "-" for
 # a value left out; an SD-ELEMENT is [id name="value" ...], `\]` and `\"` escaped in values.
 # Possessive quantifiers throughout: a long line must not make Java's regex engine backtrack.
+# A message is read with (?s): Java's `.` stops at U+2028 and U+0085, which a message may hold.
 _SD_ELEMENT = r'\[(?:[^\]"\\]++|\\.|"(?:[^"\\]++|\\.)*+")*+\]'
 _RFC5424 = (r"\d{1,2} (?<time5424>\S++) (?<host5424>\S++) (?<app5424>\S++) \S++ \S++ "
-            rf"(?:-|(?:{_SD_ELEMENT})++)(?: \uFEFF?(?<message5424>.*+))?")
-# BSD or ISO time, HOSTNAME (empty where a relay left it out), TAG[PID]: (optional), MESSAGE.
+            rf"(?:-|(?:{_SD_ELEMENT})++)(?: \uFEFF?(?<message5424>(?s:.*+)))?")
+# BSD or ISO time, HOSTNAME (empty where a relay left it out, or missing: `<13>Nov 30 10:00:00
+# app[12]: ...` as `logger` sends it), TAG[PID]: (optional), MESSAGE. A tag starts with a
+# letter: a network device's sequence number (`1234: *Nov 30 ...`, Cisco) or message id
+# (`%ASA-4-106023: ...`) is the message, not a program.
 _BSD_TIME = r"[A-Z][a-z]{2} [ \d]?\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
-_ISO_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
-_TRADITIONAL = (rf"(?:(?<bsd_time>{_BSD_TIME})|(?<iso_time>{_ISO_TIME})) (?<host>\S*+) "
-                r"(?:(?<tag>[^\s\[\]:]++)(?:\[[^\]\s]*+\])?: ?)?(?<message>.*+)")
+_ISO_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+_TAG = r"[A-Za-z][^\s\[\]:]*+(?:\[[^\]\s]*+\])?:"
+_TRADITIONAL = (rf"(?:(?<bsd_time>{_BSD_TIME})|(?<iso_time>{_ISO_TIME})) (?:(?!{_TAG}(?: |$))(?<host>\S*+) )?"
+                r"(?:(?<tag>[A-Za-z][^\s\[\]:]*+)(?:\[[^\]\s]*+\])?: ?)?(?<message>(?s:.*+))")
 PATTERN = rf"^{_PRI}(?:{_RFC5424}|{_TRADITIONAL})$"
 
 # A priority is facility x 8 + severity; severities 0-7 by their syslog names (canonical_level
@@ -52,44 +58,63 @@ PATTERN = rf"^{_PRI}(?:{_RFC5424}|{_TRADITIONAL})$"
 _SEVERITIES = ("EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG")
 _MAX_PRIORITY = 191
 
-# A level name leading the message: bracketed in any case (`[warn]`, `<error>`), before a colon
-# in any case (`error:`, `Warning:`), or in capitals before a space (`ERROR ...`). Names of three
-# letters or more: logcat's single letters would read "A user logged in" as FATAL.
-_LEVEL_NAMES = "|".join(sorted({name for name in (*LEVEL_ALIASES, *CANONICAL_LEVEL) if len(name) > 2},
-                               key=len, reverse=True))
-_LEADING_LEVEL = (rf"^(?:[\[<](?=(?i:{_LEVEL_NAMES})[\]>])|(?=(?i:{_LEVEL_NAMES}):)|(?=(?:{_LEVEL_NAMES})\s))"
-                  rf"((?i:{_LEVEL_NAMES}))")
+# A level name leading the message, after what some daemons write first: nginx's error-log time
+# (`2026/11/30 10:00:00 [error] 812#812: ...`), PostgreSQL's line numbers (`[5-1] FATAL: ...`),
+# a module (dovecot's `auth: Error: ...`), rsyslog's `message repeated 3 times: [ ...]`. The
+# name is bracketed in any case, maybe after a module (`[warn]`, `<error>`, Apache's
+# `[proxy:error]`), before a colon in any case (`error:`, `Warning:`), or in capitals before a
+# space (`ERROR ...`). Names of three letters or more: logcat's single letters would read
+# "A user logged in" as FATAL; ALERT only in brackets: "Alert: ..." is often a sentence.
+_LEVEL_NAMES = sorted({name for name in (*LEVEL_ALIASES, *CANONICAL_LEVEL) if len(name) > 2}, key=len, reverse=True)
+_NAMES, _UNBRACKETED = "|".join(_LEVEL_NAMES), "|".join(n for n in _LEVEL_NAMES if n != "ALERT")
+_BEFORE_LEVEL = r"(?:\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} |\[\d+-\d+\] |[\w-]+: |message repeated \d+ times: \[ ?)?"
+_LEADING_LEVEL = (rf"^{_BEFORE_LEVEL}(?:[\[<](?:[\w-]+:)?(?=(?i:{_NAMES})[\]>])|(?=(?i:{_UNBRACKETED}):)"
+                  rf"|(?=(?:{_UNBRACKETED})\s))((?i:{_NAMES}))")
+# A key=value message (Go's logfmt loggers) says its level anywhere: `ts=... level=error msg=...`.
+_LOGFMT_LEVEL = r"(?:^|\s)(?:level|lvl)=\"?(\w+)"
 
-# journalctl's notes between entries: -- Boot 1a2b... --, -- No entries --, -- Logs begin at ... --
-_JOURNAL_NOTE = r"^-- .+ --$"
+# Lines that are no entry: journalctl's notes (-- Boot 1a2b... --, -- No entries --), the
+# indented lines `journalctl -o short` continues a multi-line message with, and syslogd's
+# -- MARK -- heartbeat.
+_NOT_ENTRIES = r"(?s)^(?:-- .+ --|\s.*|.* -- MARK --)$"
 
 
-def is_journal_note(line: Column) -> Column:
-    return line.rlike(_JOURNAL_NOTE)
+def is_no_entry(line: Column) -> Column:
+    return line.rlike(_NOT_ENTRIES)
 
 
 def parse_syslog(lines: DataFrame, service: str = "", environment: str = "", service_from: str = "constant",
-                 fill: dict | None = None, syslog_year: int = 0) -> DataFrame:
+                 fill: dict | None = None, end_date: str = "") -> DataFrame:
     """Syslog lines to records; a line no header above fits is quarantined as
     `unparseable:syslog`, a priority over 191 too; an RFC 5424 line without a time ("-") as
-    `missing_field:timestamp`."""
+    `missing_field:timestamp`. `end_date` (YYYY-MM-DD): the day the logs end, for BSD times'
+    year; empty: when each file was last modified."""
     plain, groups = logformat.named_groups(PATTERN)
-    records, capture = with_captures(lines.where(~is_journal_note(F.col("raw_line"))), plain, groups.values())
+    records, capture = with_captures(lines.where(~is_no_entry(F.col("raw_line"))), plain, groups.values())
     text = {name: F.nullif(capture(index), F.lit("")) for name, index in groups.items()}
     either = lambda name: F.coalesce(F.nullif(text[f"{name}5424"], F.lit("-")), text[name])  # noqa: E731
     captured = with_constants({"host": either("host"), "message": either("message"),
                                "service": program(F.coalesce(F.nullif(text["app5424"], F.lit("-")), text["tag"]))},
                               {"environment": environment, **(fill or {})})
     captured["service"] = service_column(captured.get("service"), service, service_from)
-    anchor = F.col(FILE_MODIFIED) if FILE_MODIFIED in lines.columns else F.current_timestamp()
     timestamp = F.coalesce(F.nullif(text["time5424"], F.lit("-")), text["iso_time"]).try_cast(T.TimestampType())
-    timestamp = F.coalesce(timestamp, bsd_time(text["bsd_time"], anchor, syslog_year))
+    timestamp = F.coalesce(timestamp, bsd_time(text["bsd_time"], year_anchor(lines, end_date)))
     priority = text["pri"].cast("int")
     reason = (F.when(~matched() | (priority > _MAX_PRIORITY), F.lit("unparseable:syslog"))
               .when(text["time5424"] == "-", F.lit("missing_field:timestamp"))
               .when(timestamp.isNull(), F.lit("bad_timestamp")))
     fields = {**captured, "timestamp": timestamp, "level": level(priority, captured["message"])}
     return records.select(*record_columns(**fields), reason.alias("reason"), *line_columns(lines))
+
+
+def year_anchor(lines: DataFrame, end_date: str = "") -> Column:
+    """The time a BSD time's year is read against: the end of `end_date`; else a container
+    runtime's time of the line (it has a year); else when the line's file was last modified
+    (`ingest.read_lines`); else now."""
+    if end_date:
+        return F.to_timestamp(F.lit(end_date)) + F.expr("INTERVAL 1 DAY")
+    known = [F.col(name) for name in (container.RUNTIME_TIME, FILE_MODIFIED) if name in lines.columns]
+    return F.coalesce(*known, F.current_timestamp())
 
 
 def program(tag: Column) -> Column:
@@ -99,21 +124,20 @@ def program(tag: Column) -> Column:
 
 
 def level(priority: Column, message: Column) -> Column:
-    """The priority's severity, else a level name leading the message, as a canonical level."""
+    """The priority's severity, else a level name leading the message, else a logfmt message's
+    level, as a canonical level."""
     names = F.array(*[F.lit(name) for name in _SEVERITIES])
     severity = F.when(priority.isNotNull(), F.element_at(names, priority % 8 + 1))  # a null index is not null here
     leading = F.nullif(F.regexp_extract(message, _LEADING_LEVEL, 1), F.lit(""))
-    return canonical_level(F.coalesce(severity, leading))
+    logfmt = F.when(message.contains("l="), F.nullif(F.regexp_extract(message, _LOGFMT_LEVEL, 1), F.lit("")))
+    return canonical_level(F.coalesce(severity, leading, logfmt))
 
 
-def bsd_time(text: Column, anchor: Column, year: int = 0) -> Column:
-    """A BSD time (`Nov  3 10:00:00`) in `year`, or without one in the latest year that does not
-    put it more than a day after `anchor` (when its file was last modified; the day allows for
-    a host's clock and zone)."""
+def bsd_time(text: Column, anchor: Column) -> Column:
+    """A BSD time (`Nov  3 10:00:00`) in the latest year that does not put it more than a day
+    after `anchor` (`year_anchor`; the day allows for a host's clock and zone)."""
     in_year = lambda y: F.try_to_timestamp(  # noqa: E731
         F.concat_ws(" ", y.cast("string"), F.regexp_replace(text, " +", " ")), F.lit("yyyy MMM d HH:mm:ss[.SSSSSS]"))
-    if year:
-        return in_year(F.lit(year))
     this_year = in_year(F.year(anchor))
     earlier = [in_year(F.year(anchor) - back) for back in range(1, 5)]  # Feb 29 goes back to a leap year
     return F.coalesce(F.when(this_year <= anchor + F.expr("INTERVAL 1 DAY"), this_year), *earlier)
