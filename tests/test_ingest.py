@@ -804,11 +804,17 @@ Nov 30 10:00:12 web01 httpd[900]: [proxy:error] [pid 900:tid 140] (111)Connectio
 
 
 def test_syslog_lines_of_every_header_read_with_program_host_and_level(spark, tmp_path):
-    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, SYSLOG, "messages", input_format="syslog",
-                                                         service="syslog", modified=utc(2026, 12, 7, 12))
+    counts, reasons, records, summary, paths = ingest_sample(spark, tmp_path, SYSLOG, "messages",
+                                                             input_format="syslog", service="syslog",
+                                                             modified=utc(2026, 12, 7, 12))
     # journalctl's note, its continuation line, syslogd's MARK and the blank line are not records
     assert counts == counts_of(lines_out=20, quarantined=3, not_records=4)
     assert reasons == ["missing_field:timestamp", "unparseable:syslog", "unparseable:syslog"]
+    # page 01's table: each reason once, most lines first, with its shortest line
+    by_reason = ingest.quarantine_by_reason(read_parquet(spark, paths.ingest_quarantine)).collect()
+    assert [tuple(row) for row in by_reason] == [
+        ("unparseable:syslog", 2, "<999>Nov 30 10:00:00 web01 app: no such priority"),
+        ("missing_field:timestamp", 1, "<14>1 - web01 cron - - - a line without a time")]
     assert [(r.timestamp, r.service, r.host, r.level) for r in records] == [
         (utc(2003, 8, 24, 12, 14, 15, 3), "myproc", "192.0.2.1", "INFO"),  # <165>: notice
         (utc(2003, 10, 11, 22, 14, 15, 3000), "evntslog", "mymachine.example.com", "INFO"),
@@ -849,6 +855,10 @@ def test_syslog_lines_of_every_header_read_with_program_host_and_level(spark, tm
     ("message repeated 3 times: [ error: kex_exchange_identification]", "ERROR"),
     ("Alert sent to ops", None), ("alert: sent to ops", None), ("A user logged in", None), ("errors: 0", None),
     ("ERRORS seen", None), ("took 3 ms, level=", None),
+    ("Error: Config: bad value", "ERROR"),  # the level first, not a module's name
+    ("imap(bob)<123><abc>: Error: quota exceeded", "ERROR"),  # dovecot
+    ("[5-1] 2026-11-30 10:00:00.123 UTC [1234] FATAL:  password authentication failed", "FATAL"),  # postgres
+    ("ts=2026-11-30T10:00:00Z level=warn msg=retrying", "WARN"), ("battery level=85 ok", None),
 ])
 def test_syslog_level_read_from_a_level_name_leading_the_message(spark, tmp_path, message, level):
     parsed = ingest.parse(lines_of(spark, tmp_path, f"Nov 30 10:00:00 web01 app[1]: {message}\n"),
@@ -882,3 +892,24 @@ def test_syslog_in_a_container_takes_the_year_from_the_runtimes_time(spark, tmp_
                                                             input_format="syslog", container_log="cri"))
     parsed = ingest.parse(lines, ingest.IngestSettings(input_format="syslog", container_log="cri")).collect()
     assert [(r.timestamp, r.service, r.reason) for r in parsed] == [(utc(2025, 3, 1, 10), "app", None)]
+
+
+def test_a_quarantined_example_is_cut_to_the_start_of_the_line(spark):
+    long_line = "x" * (ingest.EXAMPLE_CHARS + 50)
+    quarantined = spark.createDataFrame([("partial_line", long_line), ("partial_line", long_line + "y")],
+                                        "reason string, raw_line string")
+    [row] = ingest.quarantine_by_reason(quarantined).collect()
+    assert (row.lines, row.example) == (2, "x" * ingest.EXAMPLE_CHARS + "…")
+
+
+def test_syslog_tag_without_a_space_and_a_broken_container_wrapper_never_left_out(spark, tmp_path):
+    lines = lines_of(spark, tmp_path, "<13>Nov 30 10:00:00 app[12]:started in 3 s\n")
+    parsed = ingest.parse(lines, ingest.IngestSettings(input_format="syslog")).collect()
+    assert [(r.service, r.host, r.message) for r in parsed] == [("app", None, "started in 3 s")]
+    # a line that is no CRI line is quarantined, even one that looks like journalctl's continuation
+    counts, quarantine, records = ingest_container_sample(
+        spark, tmp_path, "pods/shop_app-1_0a1b/app/0.log",
+        "2026-11-30T10:00:00Z stdout F Nov 30 10:00:00 web01 app[1]: ok\n   an indented line, no wrapper\n",
+        input_format="syslog", container_log="cri")
+    assert counts["lines_out"] == 1 and counts["not_records"] == 0
+    assert [(r.reason, r.raw_line) for r in quarantine] == [("unparseable:cri", "   an indented line, no wrapper")]

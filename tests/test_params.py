@@ -68,6 +68,7 @@ BAD = [
     ({"run_dir": "/tmp/x"}, "set by the runner"),
     ({"source": "ingest", "input_path": "/no/such/file.log"}, "input_path '/no/such/file.log' does not exist"),
     ({"source": "ingest", "input_format": "windows_evtx"}, "is not a known input format"),
+    ({"source": "ingest", "input_format": "syslog", "syslog_end_date": "2026-W48-1"}, "must be empty"),
     ({"source": "ingest", "input_format": "syslog", "syslog_end_date": "30/11/2026"},
      "syslog_end_date = '30/11/2026' must be empty (each file's modification time) or the day the logs end"),
     ({"window": "1 hour", "bucket": "1 minute", "min_history": 90}, "is more than a '1 hour' window holds"),

@@ -109,7 +109,7 @@ def _fraction(v): return isinstance(v, (int, float)) and 0 <= v <= 1
 
 def _iso_date(v) -> bool:
     try:
-        return isinstance(v, str) and len(v) == 10 and bool(date.fromisoformat(v))
+        return isinstance(v, str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)) and bool(date.fromisoformat(v))
     except ValueError:
         return False
 

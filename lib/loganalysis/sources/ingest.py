@@ -135,6 +135,19 @@ def rejected_lines(parsed: DataFrame) -> DataFrame:
     return parsed.where(F.col("reason").isNotNull()).select("reason", "raw_line", "source_file")
 
 
+EXAMPLE_CHARS = 300  # a quarantined line can be a 16 KiB container line: the page shows its start
+
+
+def quarantine_by_reason(quarantined: DataFrame) -> DataFrame:
+    """Quarantined lines per reason, most first, each with its shortest line as an example
+    (cut at EXAMPLE_CHARS): what went wrong and what it looks like, one row a reason."""
+    shortest = F.min_by("raw_line", F.length("raw_line"))
+    example = F.when(F.length(shortest) > EXAMPLE_CHARS,
+                     F.concat(F.substring(shortest, 1, EXAMPLE_CHARS), F.lit("…"))).otherwise(shortest)
+    return (quarantined.groupBy("reason").agg(F.count(F.lit(1)).alias("lines"), example.alias("example"))
+            .orderBy(F.desc("lines"), "reason"))
+
+
 def label_windows(labels: dict, environment: str) -> list[tuple]:
     """NAB-style labels {"<folder>/<name>.csv": [[start, end], ...]} as ground-truth rows, one
     per window, on the series named after the file (as csv_format.parse_csv_series names it)."""
@@ -235,7 +248,7 @@ def _syslog(lines: DataFrame, settings: IngestSettings) -> DataFrame:
 
 
 def _syslog_no_entries(lines: DataFrame, settings: IngestSettings) -> Column:
-    return syslog_format.is_no_entry(F.col("raw_line"))
+    return syslog_format.is_no_entry(lines)
 
 
 def _csv(lines: DataFrame, settings: IngestSettings) -> DataFrame:
