@@ -913,3 +913,34 @@ def test_syslog_tag_without_a_space_and_a_broken_container_wrapper_never_left_ou
         input_format="syslog", container_log="cri")
     assert counts["lines_out"] == 1 and counts["not_records"] == 0
     assert [(r.reason, r.raw_line) for r in quarantine] == [("unparseable:cri", "   an indented line, no wrapper")]
+
+
+# HAProxy's HTTP log (its documentation's example, then the same shape), as HAProxy sends it to
+# syslog; an event line of the same program; a request whose byte count is no number.
+HAPROXY = """Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"
+Feb  6 12:14:15 localhost haproxy[14389]: 10.0.1.3:33320 [06/Feb/2009:12:14:15.001] http-in app/srv2 0/0/1/-1/5003 503 212 - - sC-- 2/2/1/1/0 0/0 {1wt.eu} {} "POST /api/orders?id=7 HTTP/1.1"
+Feb  6 12:14:16 localhost haproxy[14389]: Server app/srv2 is DOWN, reason: Layer4 timeout, check duration: 2001ms.
+Feb  6 12:14:17 localhost haproxy[14389]: 10.0.1.4:33400 [06/Feb/2009:12:14:17.100] http-in static/srv1 1/0/0/2/3 200 big - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /a HTTP/1.1"
+"""
+HAPROXY_PATTERN = (r'^(?<client_ip>[\d.]+):\d+ \[(?<timestamp>[^\]]+)\] \S+ \S+ -?\d+/-?\d+/-?\d+/-?\d+/'
+                   r'(?<response_time_ms>\d+) (?<status_code>\d{3}) (?<bytes_sent>\S+) .*"(?<method>[A-Z]+) '
+                   r'(?<endpoint>[^ ?"]+)')
+
+
+def test_syslog_messages_read_by_a_pattern_give_an_access_log_sent_to_syslog(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(
+        spark, tmp_path, HAPROXY, "haproxy.log", input_format="syslog", pattern=HAPROXY_PATTERN,
+        timestamp_format="dd/MMM/yyyy:HH:mm:ss.SSS", syslog_end_date="2009-02-06")
+    assert counts == counts_of(lines_out=3, quarantined=1, not_records=0) and reasons == ["wrong_type:bytes_sent"]
+    assert [(r.timestamp, r.service, r.host, r.client_ip, r.status_code, r.response_time_ms, r.method, r.endpoint,
+             r.bytes_sent) for r in records] == [
+        # the request's own accept time (milliseconds) wins over the syslog header's
+        (utc(2009, 2, 6, 12, 14, 14, 655000), "haproxy", "localhost", "10.0.1.2", 200, 109.0, "GET", "/index.html", 2750),
+        (utc(2009, 2, 6, 12, 14, 15, 1000), "haproxy", "localhost", "10.0.1.3", 503, 5003.0, "POST", "/api/orders", 212),
+        # an event, no request: the syslog fields only
+        (utc(2009, 2, 6, 12, 14, 16), "haproxy", "localhost", None, None, None, None, None, None),
+    ]
+    assert records[2].message.startswith("Server app/srv2 is DOWN")
+    row = summary[("haproxy", "prod")]
+    assert (row.requests, row.errors_5xx) == (3, 1)
+    assert row.p50_ms == pytest.approx(np.percentile([109.0, 5003.0], 50))

@@ -4,6 +4,7 @@ import ast
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -296,3 +297,15 @@ def test_ingested_logs_get_an_automatic_bucket_unless_the_profile_sets_one():
     assert "bucket" not in params.check({"source": "synthetic"})["02_compute_metrics"]
     with pytest.raises(params.ParameterError, match="must be 'auto' or like '1 minute'"):
         params.check({"bucket": "sometimes"})
+
+
+def test_every_profile_example_in_the_log_formats_doc_passes_the_check(tmp_path):
+    """docs/log-formats.md is where a user copies a format's settings from: each example must
+    load and pass the check as a profile file would."""
+    text = (ROOT / "docs" / "log-formats.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 10
+    for number, block in enumerate(blocks):
+        profile = tmp_path / f"example{number}.yaml"
+        profile.write_text(f"source: ingest\n{block}\ninput_path: {ROOT / 'README.md'}\n")  # the last one wins
+        params.check(params.load(profile))

@@ -37,18 +37,20 @@ CAPTURE_SEPARATOR = "\u001f"
 CAPTURES = "_captures"
 
 
-def with_captures(lines: DataFrame, pattern: str, groups: Iterable[int]) -> tuple[DataFrame, Callable[[int], Column]]:
-    """`lines` with the text of each of `groups` from one match of `pattern` per line, and the
-    function giving a group's column ("" for a group that took no part, null on a line the
-    pattern does not find: `matched`). Why not `regexp_extract` per group: it runs the whole
-    pattern once per group, and an access log's seven groups made parsing 7x slower than one
-    pass (docs/performance.md). The line is rewritten to its captures (regexp_replace of the
-    first match, as regexp_extract finds it, with the rest of the line), then split."""
+def with_captures(lines: DataFrame, pattern: str, groups: Iterable[int],
+                  source: str = "raw_line") -> tuple[DataFrame, Callable[[int], Column]]:
+    """`lines` with the text of each of `groups` from one match of `pattern` per line (or per
+    value of the `source` column), and the function giving a group's column ("" for a group
+    that took no part, null on a line the pattern does not find: `matched`). Why not
+    `regexp_extract` per group: it runs the whole pattern once per group, and an access log's
+    seven groups made parsing 7x slower than one pass (docs/performance.md). The line is
+    rewritten to its captures (regexp_replace of the first match, as regexp_extract finds it,
+    with the rest of the line), then split."""
     groups = sorted(set(groups))
     first_match = f"^(?s:.*?)(?:{pattern})(?s:.*)$"  # non-capturing: the group numbers stay
     replacement = CAPTURE_SEPARATOR + CAPTURE_SEPARATOR.join(f"${g}" for g in groups)
-    rewritten = F.regexp_replace("raw_line", first_match, replacement)
-    found = F.startswith(rewritten, F.lit(CAPTURE_SEPARATOR)) & ~F.contains("raw_line", F.lit(CAPTURE_SEPARATOR))
+    rewritten = F.regexp_replace(source, first_match, replacement)
+    found = F.startswith(rewritten, F.lit(CAPTURE_SEPARATOR)) & ~F.contains(source, F.lit(CAPTURE_SEPARATOR))
     captured = lines.select("*", F.when(found, F.split(rewritten, CAPTURE_SEPARATOR)).alias(CAPTURES))
     position = {g: i + 2 for i, g in enumerate(groups)}  # 1-based, after the empty text before the first separator
     return captured, lambda group: nth(F.col(CAPTURES), position[group])

@@ -244,7 +244,8 @@ def _regex(lines: DataFrame, settings: IngestSettings) -> DataFrame:
 
 def _syslog(lines: DataFrame, settings: IngestSettings) -> DataFrame:
     return syslog_format.parse_syslog(lines, settings.service, settings.environment, settings.service_from,
-                                      settings.fill, settings.syslog_end_date)
+                                      settings.fill, settings.syslog_end_date, settings.pattern,
+                                      settings.timestamp_format, settings.duration_unit)
 
 
 def _syslog_no_entries(lines: DataFrame, settings: IngestSettings) -> Column:

@@ -27,9 +27,9 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, functions as F, types as T
 
 from loganalysis.core.schema import CANONICAL_LEVEL, LEVEL_ALIASES
-from loganalysis.sources import container, logformat
-from loganalysis.sources.fields import (canonical_level, line_columns, matched, record_columns, service_column,
-                                        with_captures, with_constants)
+from loganalysis.sources import container, logformat, regex_format
+from loganalysis.sources.fields import (CAPTURES, canonical_level, line_columns, matched, record_columns,
+                                        service_column, typed_fields, with_captures, with_constants)
 
 # The column `ingest.read_lines` gives each line: when its file was last modified.
 FILE_MODIFIED = "file_modified"
@@ -95,11 +95,12 @@ def is_no_entry(lines: DataFrame) -> Column:
 
 
 def parse_syslog(lines: DataFrame, service: str = "", environment: str = "", service_from: str = "constant",
-                 fill: dict | None = None, end_date: str = "") -> DataFrame:
+                 fill: dict | None = None, end_date: str = "", message_pattern: str = "",
+                 timestamp_format: str = "auto", duration_unit: str = "ms") -> DataFrame:
     """Syslog lines to records; a line no header above fits is quarantined as
     `unparseable:syslog`, a priority over 191 too; an RFC 5424 line without a time ("-") as
     `missing_field:timestamp`. `end_date` (YYYY-MM-DD): the day the logs end, for BSD times'
-    year; empty: when each file was last modified."""
+    year; empty: when each file was last modified. `message_pattern`: `with_message_fields`."""
     plain, groups = logformat.named_groups(PATTERN)
     records, capture = with_captures(lines.where(~is_no_entry(lines)), plain, groups.values())
     text = {name: F.nullif(capture(index), F.lit("")) for name, index in groups.items()}
@@ -118,9 +119,28 @@ def parse_syslog(lines: DataFrame, service: str = "", environment: str = "", ser
     # The time and the level read further once they are columns: an expression written twice is
     # computed twice, and these hold regexes and date parsing (docs/performance.md: parsing 1M
     # lines 12.3-13.8 s before, 10.5-10.8 s after).
-    return parsed.withColumns({
+    parsed = parsed.withColumns({
         "level": canonical_level(F.col("level")),
         "reason": F.coalesce("reason", F.when(F.col("timestamp").isNull(), F.lit("bad_timestamp")))})
+    return with_message_fields(parsed, message_pattern, timestamp_format, duration_unit) if message_pattern else parsed
+
+
+def with_message_fields(parsed: DataFrame, pattern: str, timestamp_format: str, duration_unit: str) -> DataFrame:
+    """Records whose messages `pattern` reads (a Java regex, its groups named after canonical
+    fields, as the `regex` format's) with the fields it captures in place of the syslog line's:
+    an access log a load balancer or web server sends to syslog (HAProxy's, nginx's
+    `access_log syslog:`) has its status, latency and path in the message. Its own time, when
+    the pattern has one, wins over the syslog header's, as a line's own time wins over its
+    container runtime's. A message the pattern does not find keeps what syslog gave it (HAProxy's
+    `Server app/srv1 is DOWN` is an event, not a request); a field it finds that is no number
+    where one is due quarantines the line, as in every format."""
+    plain, names = regex_format.regex_fields(pattern, needs_timestamp=False)
+    found, capture = with_captures(parsed, plain, names.values(), source="message")
+    text = {name: F.nullif(capture(index), F.lit("")) for name, index in names.items()}
+    fields, problem = typed_fields(text, timestamp_format, duration_unit, runtime_time=F.col("timestamp"))
+    replaced = {name: F.when(matched(), fields[name]).otherwise(F.col(name)) for name in names}
+    reason = F.coalesce("reason", F.when(matched(), problem))
+    return found.withColumns({**replaced, "reason": reason}).drop(CAPTURES)
 
 
 def year_anchor(lines: DataFrame, end_date: str = "") -> Column:
