@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+import yaml
 from pyspark.sql import functions as F
 
 from loganalysis import stages
@@ -943,3 +944,30 @@ def test_syslog_messages_read_by_a_pattern_give_an_access_log_sent_to_syslog(spa
     assert records[2].message.startswith("Server app/srv2 is DOWN")
     assert {key[0]: (row.requests, row.errors_5xx, row.p50_ms) for key, row in summary.items()} == {
         "static": (1, 0, 109.0), "app": (1, 1, 5003.0), "haproxy": (1, 0, None)}
+
+
+# AWS Application Load Balancer access logs (the AWS documentation's HTTP and HTTPS examples, and
+# a request no target answered: -1 for its times, 503, "-" for the target), read by the regex
+# docs/log-formats.md gives for them.
+ALB = """http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-"
+https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/api/items?id=3 HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-"
+http 2018-07-02T22:23:01.000000Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.40:2900 - -1 -1 -1 503 - 34 366 "POST http://www.example.com:80/api/orders HTTP/1.1" "curl/7.46.0" - - - "Root=1-58337263-36d228ad5d99923122bbe355" "-" "-" 0 2018-07-02T22:23:00.900000Z "forward" "-" "-" "-" "-" "-" "-"
+"""
+
+
+def test_aws_load_balancer_logs_read_by_the_documented_pattern(spark, tmp_path):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "log-formats.md").read_text()
+    example = text[text.index("# AWS Application Load Balancer"):]
+    settings = yaml.safe_load(example[:example.index("```")])
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, ALB, "alb.log", **settings)
+    assert counts == counts_of(lines_out=3, quarantined=0, not_records=0)
+    assert [(r.timestamp, r.service, r.client_ip, r.status_code, r.response_time_ms, r.method, r.endpoint,
+             r.bytes_sent, r.trace_id) for r in records] == [
+        (utc(2018, 7, 2, 22, 23, 0, 186641), "my-loadbalancer", "192.168.131.39", 200, 1.0, "GET", "/", 366,
+         "Root=1-58337262-36d228ad5d99923122bbe354"),
+        (utc(2018, 7, 2, 22, 23, 0, 186641), "my-loadbalancer", "192.168.131.39", 200, 48.0, "GET", "/api/items", 57,
+         "Root=1-58337281-1d84f3d73c47ec4e58577259"),
+        # no target answered: no latency (its -1 is none), the load balancer's 503
+        (utc(2018, 7, 2, 22, 23, 1), "my-loadbalancer", "192.168.131.40", 503, None, "POST", "/api/orders", 366,
+         "Root=1-58337263-36d228ad5d99923122bbe355"),
+    ]
