@@ -916,34 +916,51 @@ def test_syslog_tag_without_a_space_and_a_broken_container_wrapper_never_left_ou
     assert [(r.reason, r.raw_line) for r in quarantine] == [("unparseable:cri", "   an indented line, no wrapper")]
 
 
-# HAProxy's HTTP log (its documentation's example, then the same shape), as HAProxy sends it to
-# syslog; an event line of the same program; a request whose byte count is no number.
+# HAProxy's HTTP log (its documentation's example, then lines of the same shape: a 503, a bad
+# request no backend took, a client that gave up (-1), an IPv6 client, `option logasap`'s +
+# marks), as HAProxy sends it to syslog; an event line of the same program; a request whose byte
+# count is no number. Read by the pattern docs/log-formats.md gives.
 HAPROXY = """Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"
 Feb  6 12:14:15 localhost haproxy[14389]: 10.0.1.3:33320 [06/Feb/2009:12:14:15.001] http-in app/srv2 0/0/1/-1/5003 503 212 - - sC-- 2/2/1/1/0 0/0 {1wt.eu} {} "POST /api/orders?id=7 HTTP/1.1"
 Feb  6 12:14:16 localhost haproxy[14389]: Server app/srv2 is DOWN, reason: Layer4 timeout, check duration: 2001ms.
 Feb  6 12:14:17 localhost haproxy[14389]: 10.0.1.4:33400 [06/Feb/2009:12:14:17.100] http-in static/srv1 1/0/0/2/3 200 big - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /a HTTP/1.1"
+Feb  6 12:14:18 localhost haproxy[14389]: 10.0.1.5:33500 [06/Feb/2009:12:14:18.000] http-in http-in/<NOSRV> -1/-1/-1/-1/2 400 187 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"
+Feb  6 12:14:19 localhost haproxy[14389]: 10.0.1.6:33600 [06/Feb/2009:12:14:19.000] http-in app/srv1 0/0/0/-1/1500 -1 0 - - CD-- 1/1/0/0/0 0/0 "GET /slow HTTP/1.1"
+Feb  6 12:14:20 localhost haproxy[14389]: 2001:db8::1:51234 [06/Feb/2009:12:14:20.000] http-in static/srv1 0/0/0/1/2 200 10 - - ---- 1/1/0/0/0 0/0 "GET /b HTTP/1.1"
+Feb  6 12:14:21 localhost haproxy[14389]: 10.0.1.7:33700 [06/Feb/2009:12:14:21.000] http-in static/srv1 10/0/30/69/+109 200 +2750 - - ---- 1/1/1/1/0 0/0 "GET /c HTTP/2.0"
 """
-HAPROXY_PATTERN = (r'^(?<client_ip>[\d.]+):\d+ \[(?<timestamp>[^\]]+)\] \S+ (?<service>[^/\s]+)/\S+ '
-                   r'-?\d+/-?\d+/-?\d+/-?\d+/(?<response_time_ms>\d+) (?<status_code>\d{3}) (?<bytes_sent>\S+) .*'
-                   r'"(?<method>[A-Z]+) (?<endpoint>[^ ?"]+)')
+
+
+def documented_profile(title: str) -> dict:
+    """The profile lines docs/log-formats.md gives under the example that starts with `title`."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "log-formats.md").read_text()
+    example = text[text.index(title):]
+    return yaml.safe_load(example[:example.index("```")])
 
 
 def test_syslog_messages_read_by_a_pattern_give_an_access_log_sent_to_syslog(spark, tmp_path):
-    counts, reasons, records, summary, _ = ingest_sample(
-        spark, tmp_path, HAPROXY, "haproxy.log", input_format="syslog", pattern=HAPROXY_PATTERN,
-        timestamp_format="dd/MMM/yyyy:HH:mm:ss.SSS", syslog_end_date="2009-02-06")
-    assert counts == counts_of(lines_out=3, quarantined=1, not_records=0) and reasons == ["wrong_type:bytes_sent"]
-    assert [(r.timestamp, r.service, r.host, r.client_ip, r.status_code, r.response_time_ms, r.method, r.endpoint,
-             r.bytes_sent) for r in records] == [
+    settings = documented_profile("# HAProxy's HTTP log")
+    assert settings["input_format"] == "syslog"
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, HAPROXY, "haproxy.log",
+                                                         syslog_end_date="2009-02-06", **settings)
+    assert counts == counts_of(lines_out=7, quarantined=1, not_records=0) and reasons == ["wrong_type:bytes_sent"]
+    assert [(r.timestamp, r.service, r.host, r.client_ip, r.status_code, r.level, r.response_time_ms, r.method,
+             r.endpoint, r.bytes_sent) for r in records] == [
         # the request's own accept time (milliseconds) wins over the syslog header's; its backend is the service
-        (utc(2009, 2, 6, 12, 14, 14, 655000), "static", "localhost", "10.0.1.2", 200, 109.0, "GET", "/index.html", 2750),
-        (utc(2009, 2, 6, 12, 14, 15, 1000), "app", "localhost", "10.0.1.3", 503, 5003.0, "POST", "/api/orders", 212),
+        (utc(2009, 2, 6, 12, 14, 14, 655000), "static", "localhost", "10.0.1.2", 200, "INFO", 109.0, "GET",
+         "/index.html", 2750),
+        (utc(2009, 2, 6, 12, 14, 15, 1000), "app", "localhost", "10.0.1.3", 503, "ERROR", 5003.0, "POST",
+         "/api/orders", 212),
         # an event, no request: the syslog fields only
-        (utc(2009, 2, 6, 12, 14, 16), "haproxy", "localhost", None, None, None, None, None, None),
+        (utc(2009, 2, 6, 12, 14, 16), "haproxy", "localhost", None, None, None, None, None, None, None),
+        (utc(2009, 2, 6, 12, 14, 18), "http-in", "localhost", "10.0.1.5", 400, "WARN", 2.0, None, None, 187),
+        (utc(2009, 2, 6, 12, 14, 19), "app", "localhost", "10.0.1.6", None, None, 1500.0, "GET", "/slow", 0),
+        (utc(2009, 2, 6, 12, 14, 20), "static", "localhost", "2001:db8::1", 200, "INFO", 2.0, "GET", "/b", 10),
+        (utc(2009, 2, 6, 12, 14, 21), "static", "localhost", "10.0.1.7", 200, "INFO", 109.0, "GET", "/c", 2750),
     ]
     assert records[2].message.startswith("Server app/srv2 is DOWN")
-    assert {key[0]: (row.requests, row.errors_5xx, row.p50_ms) for key, row in summary.items()} == {
-        "static": (1, 0, 109.0), "app": (1, 1, 5003.0), "haproxy": (1, 0, None)}
+    requests = {key[0]: (row.requests, row.errors_5xx) for key, row in summary.items()}
+    assert requests == {"static": (3, 0), "app": (2, 1), "http-in": (1, 0), "haproxy": (1, 0)}
 
 
 # AWS Application Load Balancer access logs (the AWS documentation's HTTP and HTTPS examples, and
@@ -952,15 +969,15 @@ def test_syslog_messages_read_by_a_pattern_give_an_access_log_sent_to_syslog(spa
 ALB = """http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-"
 https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/api/items?id=3 HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-"
 http 2018-07-02T22:23:01.000000Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.40:2900 - -1 -1 -1 503 - 34 366 "POST http://www.example.com:80/api/orders HTTP/1.1" "curl/7.46.0" - - - "Root=1-58337263-36d228ad5d99923122bbe355" "-" "-" 0 2018-07-02T22:23:00.900000Z "forward" "-" "-" "-" "-" "-" "-"
-"""
+h2 2018-07-02T22:23:02.000000Z app/my-loadbalancer/50dc6c495c0c9188 2a02:c7c:2e4f:1a00:b5a8:5c5b:e4ba:f215:50718 10.0.0.1:80 0.001 0.002 0.000 200 200 20 100 "GET https://www.example.com:443/v6 HTTP/2.0" "Mozilla/5.0 {long} \\"quoted\\"" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337264-36d228ad5d99923122bbe356" "www.example.com" "-" 0 2018-07-02T22:23:01.990000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-"
+http 2018-07-02T22:23:03.000000Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.41:2950 - -1 -1 -1 400 - 0 272 "- http://1.2.3.4:80- -" "-" - - - "-" "-" "-" - 2018-07-02T22:23:03.000000Z "-" "-" "-" "-" "-" "-" "-"
+""".replace("{long}", "x" * 8000)  # a scanner's 8 KB user agent
 
 
 def test_aws_load_balancer_logs_read_by_the_documented_pattern(spark, tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "docs" / "log-formats.md").read_text()
-    example = text[text.index("# AWS Application Load Balancer"):]
-    settings = yaml.safe_load(example[:example.index("```")])
-    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, ALB, "alb.log", **settings)
-    assert counts == counts_of(lines_out=3, quarantined=0, not_records=0)
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, ALB, "alb.log",
+                                                         **documented_profile("# AWS Application Load Balancer"))
+    assert counts == counts_of(lines_out=5, quarantined=0, not_records=0)
     assert [(r.timestamp, r.service, r.client_ip, r.status_code, r.response_time_ms, r.method, r.endpoint,
              r.bytes_sent, r.trace_id) for r in records] == [
         (utc(2018, 7, 2, 22, 23, 0, 186641), "my-loadbalancer", "192.168.131.39", 200, 1.0, "GET", "/", 366,
@@ -970,4 +987,8 @@ def test_aws_load_balancer_logs_read_by_the_documented_pattern(spark, tmp_path):
         # no target answered: no latency (its -1 is none), the load balancer's 503
         (utc(2018, 7, 2, 22, 23, 1), "my-loadbalancer", "192.168.131.40", 503, None, "POST", "/api/orders", 366,
          "Root=1-58337263-36d228ad5d99923122bbe355"),
+        (utc(2018, 7, 2, 22, 23, 2), "my-loadbalancer", "2a02:c7c:2e4f:1a00:b5a8:5c5b:e4ba:f215", 200, 2.0, "GET",
+         "/v6", 100, "Root=1-58337264-36d228ad5d99923122bbe356"),
+        # a request the balancer could not read: no method, path or trace
+        (utc(2018, 7, 2, 22, 23, 3), "my-loadbalancer", "192.168.131.41", 400, None, None, None, 272, None),
     ]

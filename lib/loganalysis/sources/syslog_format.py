@@ -131,14 +131,17 @@ def with_message_fields(parsed: DataFrame, pattern: str, timestamp_format: str, 
     an access log a load balancer or web server sends to syslog (HAProxy's, nginx's
     `access_log syslog:`) has its status, latency and path in the message. Its own time, when
     the pattern has one, wins over the syslog header's, as a line's own time wins over its
-    container runtime's. A message the pattern does not find keeps what syslog gave it (HAProxy's
-    `Server app/srv1 is DOWN` is an event, not a request); a field it finds that is no number
-    where one is due quarantines the line, as in every format."""
+    container runtime's; a group that captures nothing keeps what syslog gave; the level is the
+    pattern's, else the status code's (a 503 is an ERROR whatever the priority said), else
+    syslog's. A message the pattern does not find keeps its syslog fields (HAProxy's `Server
+    app/srv1 is DOWN` is an event, not a request: page 01 counts the records that carry a status
+    code); a field it finds that is no number where one is due quarantines the line."""
     plain, names = regex_format.regex_fields(pattern, needs_timestamp=False)
     found, capture = with_captures(parsed, plain, names.values(), source="message")
     text = {name: F.nullif(capture(index), F.lit("")) for name, index in names.items()}
     fields, problem = typed_fields(text, timestamp_format, duration_unit, runtime_time=F.col("timestamp"))
-    replaced = {name: F.when(matched(), fields[name]).otherwise(F.col(name)) for name in names}
+    replaced = {name: F.when(matched(), F.coalesce(fields[name], F.col(name))).otherwise(F.col(name))
+                for name in {*names, "level"}}
     reason = F.coalesce("reason", F.when(matched(), problem))
     return found.withColumns({**replaced, "reason": reason}).drop(CAPTURES)
 
