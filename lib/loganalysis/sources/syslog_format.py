@@ -48,10 +48,12 @@ _RFC5424 = (r"\d{1,2} (?<time5424>\S++) (?<host5424>\S++) (?<app5424>\S++) \S++ 
 # (`%ASA-4-106023: ...`) is the message, not a program.
 _BSD_TIME = r"[A-Z][a-z]{2} [ \d]?\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
 _ISO_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
-_TAG = r"[A-Za-z][^\s\[\]:]*+(?:\[[^\]\s]*+\])?:"
-_TRADITIONAL = (rf"(?:(?<bsd_time>{_BSD_TIME})|(?<iso_time>{_ISO_TIME})) "
-                rf"(?:(?!{_TAG}(?: |$)|[A-Za-z][^\s\[\]:]*+\[[^\]\s]*+\]:)(?<host>\S*+) )?"
-                r"(?:(?<tag>[A-Za-z][^\s\[\]:]*+)(?:\[[^\]\s]*+\])?: ?)?(?<message>(?s:.*+))")
+_PROGRAM, _PID = r"[A-Za-z][^\s\[\]:]*+", r"\[[^\]\s]*+\]"
+# No host where the next word is already a tag: `su: ...`, `app[12]:...` (an IPv6 host `fe80::1`
+# is a host: its colon is followed by no space).
+_NOT_A_TAG = rf"(?!{_PROGRAM}(?:{_PID})?:(?: |$)|{_PROGRAM}{_PID}:)"
+_TRADITIONAL = (rf"(?:(?<bsd_time>{_BSD_TIME})|(?<iso_time>{_ISO_TIME})) (?:{_NOT_A_TAG}(?<host>\S*+) )?"
+                rf"(?:(?<tag>{_PROGRAM})(?:{_PID})?: ?)?(?<message>(?s:.*+))")
 PATTERN = rf"^{_PRI}(?:{_RFC5424}|{_TRADITIONAL})$"
 
 # A priority is facility x 8 + severity; severities 0-7 by their syslog names (canonical_level
