@@ -114,6 +114,27 @@ def test_charts_of_failures_say_so_when_there_are_none():
         assert plots.NO_FAILURES in _drawn_texts(chart(report))
 
 
+def test_failure_charts_say_5xx_only_for_records_with_status_codes():
+    """A system log's failures are lines at a failure level: its charts said '5xx' of sshd's errors."""
+    from types import SimpleNamespace
+
+    t = pd.date_range("2026-11-02", periods=2, freq="h")
+    traffic = {"with": pd.DataFrame({"dimension": ["status_code", "level"]}),
+               "without": pd.DataFrame({"dimension": ["level"]})}
+    titles = {}
+    for kind, rows in traffic.items():
+        report = SimpleNamespace(
+            timeseries=pd.DataFrame({"bucket": t, "service": "sshd", "environment": "prod", "requests": 4,
+                                     "errors_5xx": 1}),
+            top_error_messages=pd.DataFrame({"service": ["sshd"], "rank": [1], "message": ["error: kex"],
+                                             "occurrences": [2]}), traffic=rows)
+        titles[kind] = [plots.error_rate_by_hour_chart(report).get_axes()[0].get_title(loc="left"),
+                        plots.top_error_messages_chart(report).get_axes()[0].get_title(loc="left")]
+    assert titles == {"with": ["5xx error rate by service and hour of day (UTC)", "Most frequent kinds of 5xx message"],
+                      "without": ["Failure rate by service and hour of day (UTC)",
+                                  "Most frequent kinds of failure message"]}
+
+
 def test_charts_of_the_value_say_so_when_no_record_carries_one():
     """A system log has no durations: the p95 panels were empty and dated 1970, the histogram
     an empty frame with warnings printed above it."""

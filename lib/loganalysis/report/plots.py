@@ -400,12 +400,20 @@ def nothing_to_draw(title: str, sentence: str) -> plt.Figure:
 NO_FAILURES = "No failed requests (5xx, or lines at a failure level) in these records."
 
 
+def failure_named(report) -> str:
+    """What the pages call a failure: a 5xx where the records have status codes, else a failure
+    (a line at a failure level: an sshd `error:` or an application's ERROR is no 5xx)."""
+    traffic = getattr(report, "traffic", None)
+    return "5xx" if traffic is None or (traffic["dimension"] == "status_code").any() else "failure"
+
+
 def error_rate_by_hour_chart(report) -> plt.Figure:
+    failure = failure_named(report)
+    title = ("5xx error rate" if failure == "5xx" else "Failure rate") + " by service and hour of day (UTC)"
     if not report.timeseries["errors_5xx"].sum():
-        return nothing_to_draw("5xx error rate by service and hour of day (UTC)", NO_FAILURES)
+        return nothing_to_draw(title, NO_FAILURES)
     table, note = highest_rows(insights.error_rate_by_hour(report.timeseries) * 100, "services")
-    return heatmap(table, "5xx error rate by service and hour of day (UTC)" + note, ".1f", "5xx rate (%)",
-                   "hour of day (UTC)", "service")
+    return heatmap(table, title + note, ".1f", f"{failure} rate (%)", "hour of day (UTC)", "service")
 
 
 def requests_per_hour_chart(report) -> plt.Figure:
@@ -437,14 +445,15 @@ def p95_by_environment_chart(report) -> plt.Figure:
 
 def top_error_messages_chart(report) -> plt.Figure:
     messages = report.top_error_messages
+    title = f"Most frequent kinds of {failure_named(report)} message"
     if messages.empty:
-        return nothing_to_draw("Most frequent kinds of 5xx message", NO_FAILURES)
+        return nothing_to_draw(title, NO_FAILURES)
     note = ""
     if len(messages) > MAX_BARS:
         note = f" (the {MAX_BARS} most frequent of {len(messages):,})"
         messages = messages.nlargest(MAX_BARS, "occurrences", keep="first")
     return bars(insights.shortened(messages, "message", 70), "occurrences", "message", "service",
-                "Most frequent kinds of 5xx message" + note, "occurrences", "")
+                title + note, "occurrences", "")
 
 
 REPORT_CHARTS: dict[str, Callable[[object], plt.Figure]] = {
