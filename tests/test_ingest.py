@@ -812,7 +812,7 @@ def test_syslog_lines_of_every_header_read_with_program_host_and_level(spark, tm
     assert counts == counts_of(lines_out=20, quarantined=3, not_records=4)
     assert reasons == ["missing_field:timestamp", "unparseable:syslog", "unparseable:syslog"]
     # page 01's table: each reason once, most lines first, with its shortest line
-    by_reason = ingest.quarantine_by_reason(read_parquet(spark, paths.ingest_quarantine)).collect()
+    by_reason = ingest.quarantined_with_examples(read_parquet(spark, paths.ingest_quarantine)).collect()
     assert [tuple(row) for row in by_reason] == [
         ("unparseable:syslog", 2, "<999>Nov 30 10:00:00 web01 app: no such priority"),
         ("missing_field:timestamp", 1, "<14>1 - web01 cron - - - a line without a time")]
@@ -899,7 +899,7 @@ def test_a_quarantined_example_is_cut_to_the_start_of_the_line(spark):
     long_line = "x" * (ingest.EXAMPLE_CHARS + 50)
     quarantined = spark.createDataFrame([("partial_line", long_line), ("partial_line", long_line + "y")],
                                         "reason string, raw_line string")
-    [row] = ingest.quarantine_by_reason(quarantined).collect()
+    [row] = ingest.quarantined_with_examples(quarantined).collect()
     assert (row.lines, row.example) == (2, "x" * ingest.EXAMPLE_CHARS + "…")
 
 

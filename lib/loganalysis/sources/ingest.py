@@ -5,8 +5,9 @@ Each reader turns raw lines into canonical records (schema.LOG_SCHEMA) plus a `r
 lines it cannot parse; `canonical_lines` then writes the records as the same JSON lines the
 generator writes, so stages 02-04 run unchanged on real data. Web server access logs (presets,
 or the server's own Apache LogFormat / nginx log_format) are read here; JSON lines and logfmt
-in `structured`, lines read by a regex with named groups in `regex_format`, CSV in `csv_format`;
-a container runtime's wrapper comes off first, in `container`.
+in `structured`, lines read by a regex with named groups in `regex_format`, a host's system
+log in `syslog_format`, CSV in `csv_format`; a container runtime's wrapper comes off first, in
+`container`.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def rejected_lines(parsed: DataFrame) -> DataFrame:
 EXAMPLE_CHARS = 300  # a quarantined line can be a 16 KiB container line: the page shows its start
 
 
-def quarantine_by_reason(quarantined: DataFrame) -> DataFrame:
+def quarantined_with_examples(quarantined: DataFrame) -> DataFrame:
     """Quarantined lines per reason, most first, each with its shortest line as an example
     (cut at EXAMPLE_CHARS): what went wrong and what it looks like, one row a reason."""
     shortest = F.min_by("raw_line", F.length("raw_line"))
