@@ -992,3 +992,147 @@ def test_aws_load_balancer_logs_read_by_the_documented_pattern(spark, tmp_path):
         # a request the balancer could not read: no method, path or trace
         (utc(2018, 7, 2, 22, 23, 3), "my-loadbalancer", "192.168.131.41", 400, None, None, None, 272, None),
     ]
+
+
+# A program's own log files, one line of each ecosystem the `application` format reads without a
+# pattern (loghub's Hadoop, Spark, ZooKeeper and HDFS lines as they are), a Java stack trace and a
+# Python traceback after their entries, and lines no time starts.
+APPLICATION = """2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster
+17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]
+2015-07-29 17:41:44,747 - WARN  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200
+081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating
+2026-11-30 10:00:00,123 - payment - ERROR - card declined
+2026-11-30 10:00:00,500 ERROR [main] c.e.Payment: payment failed
+java.lang.IllegalStateException: boom
+\tat com.example.Payment.charge(Payment.java:42)
+Caused by: java.io.IOException: refused
+\t... 12 more
+
+2026/11/30 10:00:01 http: TLS handshake error from 10.0.0.1:5555: EOF
+2026-11-30T10:00:02.000Z\terror\tserver/main.go:12\tfailed to connect
+Traceback (most recent call last):
+  File "app.py", line 3, in <module>
+ValueError: bad
+30-Nov-2026 10:00:03.123 SEVERE [main] org.apache.catalina.startup.Catalina.start Server startup failed
+[Mon Nov 30 10:00:04.123456 2026] [core:error] [pid 1234:tid 5678] AH00126: Invalid URI in request
+2026/11/30 10:00:05 [warn] 812#812: *1 an upstream response is buffered to a temporary file
+[2026-11-30 10:00:06,123] INFO [KafkaServer id=0] started (kafka.server.KafkaServer)
+E, [2026-11-30T10:00:07.123456 #1234] ERROR -- : boom
+[2026-11-30T10:00:08,123][WARN ][o.e.c.r.a.DiskThresholdMonitor] [node-1] high disk watermark exceeded
+2026-11-30 10:00:09.123 UTC [1234] LOG:  statement: SELECT 1
+2026-11-30T10:00:10.123456Z 0 [Warning] [MY-010068] [Server] CA certificate ca.pem is self signed.
+2026-11-30T11:00:11.123+01:00  INFO 12345 --- [main] c.e.d.DemoApplication : Started
+2026-11-30 10:00:12.123 +01:00 [INF] Starting web host
+2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505
+2026/11/30 10:00:13 Critical path computed
+1796032814.5 cache warmed
+2026-11-31 10:00:14 ERROR no such day
+ERROR:root:a line without a time
+"""
+
+
+def test_application_logs_of_every_layout_read_with_time_level_and_message(spark, tmp_path):
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, APPLICATION, "app.log",
+                                                         input_format="application", service="app")
+    # the stack trace's four lines, the traceback's three and the blank line are not records
+    assert counts == counts_of(lines_out=21, quarantined=2, not_records=8)
+    assert reasons == ["bad_timestamp", "unparseable:application"]
+    assert [(r.timestamp, r.level, r.message) for r in records] == [
+        (utc(2008, 11, 9, 20, 36, 15), "INFO", "dfs.DataNode$PacketResponder: PacketResponder 1 for block "
+                                               "blk_38865049064139660 terminating"),
+        (utc(2015, 7, 29, 17, 41, 44, 747000), "WARN", "[QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection"
+                                                       "@774] - Notification time out: 3200"),
+        (utc(2015, 10, 18, 18, 1, 47, 978000), "INFO", "[main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: "
+                                                       "Created MRAppMaster"),
+        (utc(2016, 9, 28, 4, 30, 30), "INFO", "CBS    Loaded Servicing Stack v6.1.7601.23505"),
+        (utc(2017, 6, 9, 20, 10, 40), "INFO", "executor.CoarseGrainedExecutorBackend: Registered signal handlers "
+                                              "for [TERM, HUP, INT]"),
+        (utc(2026, 11, 30, 9, 0, 12, 123000), "INFO", "Starting web host"),  # +01:00
+        (utc(2026, 11, 30, 10, 0, 0, 123000), "ERROR", "card declined"),
+        (utc(2026, 11, 30, 10, 0, 0, 500000), "ERROR", "[main] c.e.Payment: payment failed"),
+        # Go's log says no level ("error" inside the message is none)
+        (utc(2026, 11, 30, 10, 0, 1), None, "http: TLS handshake error from 10.0.0.1:5555: EOF"),
+        (utc(2026, 11, 30, 10, 0, 2), "ERROR", "server/main.go:12\tfailed to connect"),
+        (utc(2026, 11, 30, 10, 0, 3, 123000), "ERROR", "[main] org.apache.catalina.startup.Catalina.start Server "
+                                                       "startup failed"),
+        (utc(2026, 11, 30, 10, 0, 4, 123456), "ERROR", "[pid 1234:tid 5678] AH00126: Invalid URI in request"),
+        (utc(2026, 11, 30, 10, 0, 5), "WARN", "812#812: *1 an upstream response is buffered to a temporary file"),
+        (utc(2026, 11, 30, 10, 0, 6, 123000), "INFO", "[KafkaServer id=0] started (kafka.server.KafkaServer)"),
+        (utc(2026, 11, 30, 10, 0, 7, 123456), "ERROR", "boom"),
+        (utc(2026, 11, 30, 10, 0, 8, 123000), "WARN", "[o.e.c.r.a.DiskThresholdMonitor] [node-1] high disk "
+                                                      "watermark exceeded"),
+        (utc(2026, 11, 30, 10, 0, 9, 123000), "INFO", "statement: SELECT 1"),
+        (utc(2026, 11, 30, 10, 0, 10, 123456), "WARN", "[MY-010068] [Server] CA certificate ca.pem is self signed."),
+        (utc(2026, 11, 30, 10, 0, 11, 123000), "INFO", "12345 --- [main] c.e.d.DemoApplication : Started"),  # +01:00
+        (utc(2026, 11, 30, 10, 0, 13), None, "Critical path computed"),  # a sentence, no level
+        (utc(2026, 11, 30, 10, 0, 14, 500000), None, "cache warmed"),  # an epoch in seconds
+    ]
+    assert {r.service for r in records} == {"app"}
+    failures = {key: row.errors_5xx for key, row in summary.items()}  # failures by level: ERROR and FATAL
+    assert failures == {("app", "prod"): 6}
+
+
+@pytest.mark.parametrize("rest,level", [
+    ("ERROR [main] c.e.A: x", "ERROR"), ("  WARN 1 --- [main] c.e.A : x", "WARN"), ("error: bad", "ERROR"),
+    ("warning\tslow", "WARN"), ("[Warning] x", "WARN"), ("[WARN ][o.e.A] x", "WARN"), ("[proxy:error] x", "ERROR"),
+    ("<crit> x", "FATAL"), ("- app - CRITICAL - x", "FATAL"), ("148 FATAL dfs.A: x", "FATAL"), ("[ERR] x", "ERROR"),
+    ("[alert] x", "FATAL"), ("ALERT sent to ops", None), ("Alert sent to ops", None), ("Error connecting", None),
+    ("info about the job", None), ("ERRORS: 0", None), ("org.ERROR.Handler ready", None),
+    ("x" * 101 + " ERROR late", None),  # only the first 100 characters after the time say the level
+])
+def test_application_level_read_near_the_start_of_the_line(spark, tmp_path, rest, level):
+    parsed = ingest.parse(lines_of(spark, tmp_path, f"2026-11-30 10:00:00,123 {rest}\n"),
+                          ingest.IngestSettings(input_format="application"))
+    assert [(r.level, r.reason) for r in parsed.collect()] == [(level, None)]
+
+
+def test_application_klog_and_logcat_take_their_letter_and_a_year(spark, tmp_path):
+    text = ("E1231 23:59:59.123456       1 reflector.go:138] Failed to watch *v1.Pod: unknown\n"
+            "I0101 00:00:01.000000    4242 server.go:12] Error count 0\n"
+            "01-01 00:00:02.811  1702  2395 W WindowManager: Slow operation\n")
+    lines = lines_of(spark, tmp_path, text)
+    parsed = ingest.parse(lines, ingest.IngestSettings(input_format="application", syslog_end_date="2027-01-01"))
+    assert [(r.timestamp, r.level, r.message, r.reason) for r in parsed.collect()] == [
+        (utc(2026, 12, 31, 23, 59, 59, 123456), "ERROR", "Failed to watch *v1.Pod: unknown", None),
+        # the letter is the level, and the message is all after the layout
+        (utc(2027, 1, 1, 0, 0, 1), "INFO", "Error count 0", None),
+        (utc(2027, 1, 1, 0, 0, 2, 811000), "WARN", "WindowManager: Slow operation", None)]
+
+
+def test_application_messages_read_by_the_documented_pattern_give_requests(spark, tmp_path):
+    settings = documented_profile("# Application log, read by the format")
+    assert settings["input_format"] == "application"
+    text = ("2026-11-30 10:00:00,010 INFO [http-nio-8080-exec-1] c.e.Api: GET /api/orders 200 took 35 ms\n"
+            "2026-11-30 10:00:00,020 INFO [http-nio-8080-exec-2] c.e.Api: POST /api/orders 503 took 1250 ms\n"
+            "2026-11-30 10:00:01,000 INFO [main] c.e.Cache: cache warmed\n")
+    counts, reasons, records, summary, _ = ingest_sample(spark, tmp_path, text, "api.log", **settings)
+    assert counts == counts_of(lines_out=3, quarantined=0, not_records=0)
+    assert [(r.level, r.method, r.endpoint, r.status_code, r.response_time_ms) for r in records] == [
+        ("INFO", "GET", "/api/orders", 200, 35.0),
+        ("ERROR", "POST", "/api/orders", 503, 1250.0),  # the status code's level
+        ("INFO", None, None, None, None)]  # an event: the line's own fields only
+
+
+def test_a_parsed_line_is_read_once_by_each_write(spark, tmp_path):
+    """Spark pushes a filter down through projections by copying the expressions it reads: a
+    filter on `reason` held the line's regex once more for every field it captures."""
+    lines = lines_of(spark, tmp_path, "2026-11-30 10:00:00,123 ERROR x\n")
+    for fmt in ("application", "apache_combined"):
+        parsed = ingest.parse(lines, ingest.IngestSettings(input_format=fmt))
+        regexes = lambda frame: frame._jdf.queryExecution().executedPlan().toString().count("^(?s:.*?)")  # noqa: E731
+        assert regexes(ingest.counted_lines(parsed)[0]) == regexes(parsed)
+        assert regexes(ingest.rejected_lines(parsed)[0]) == regexes(parsed)
+
+
+def test_application_lines_in_a_container_without_a_time_take_the_runtimes(spark, tmp_path):
+    text = ("2026-11-30T10:00:00.250000000Z ERROR payment declined\n"
+            "2026-11-30T10:00:01.000000000Z 2026-11-30 09:59:59,900 WARN [main] c.e.Payment: slow\n"
+            "2026-11-30T10:00:02.000000000Z \tat com.example.Payment.charge(Payment.java:42)\n"
+            "2026-11-30T10:00:03.000000000Z 2026-11-31 10:00:00 ERROR no such day\n")
+    counts, quarantine, records = ingest_container_sample(spark, tmp_path, "payment.log", text, service="payment",
+                                                          input_format="application", container_log="timestamped")
+    assert (counts["lines_in"], counts["lines_out"], counts["quarantined"], counts["not_records"]) == (4, 2, 1, 1)
+    assert [r.reason for r in quarantine] == ["bad_timestamp"]  # a time of its own that is none: not the runtime's
+    assert [(r.timestamp, r.level, r.message) for r in records] == [
+        (utc(2026, 11, 30, 9, 59, 59, 900000), "WARN", "[main] c.e.Payment: slow"),  # its own time wins
+        (utc(2026, 11, 30, 10, 0, 0, 250000), "ERROR", "payment declined")]

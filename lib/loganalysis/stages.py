@@ -71,11 +71,12 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     lines = ingest.input_lines(spark, settings)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
-        # Records out counted as the writer takes them, lines in and not records in one pass over
-        # the input: no second read of what was just written.
+        # Records out and lines quarantined counted as the writers take them, lines in and not
+        # records in one pass over the input: no second read of what was just written.
         records, written = ingest.counted_lines(parsed)
         outputs.write_text(records, paths.raw_logs, SERIES_KEYS)
-        outputs.write_parquet(ingest.rejected_lines(parsed), paths.ingest_quarantine)
+        rejected, quarantined = ingest.rejected_lines(parsed)
+        outputs.write_parquet(rejected, paths.ingest_quarantine)
         outputs.retire(paths.ground_truth.bad_lines)
         if settings.labels_path:
             write_label_windows(spark, outputs, paths, parsed, settings)
@@ -92,7 +93,7 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
         lines_in, not_records = ingest.line_counts(lines, settings)
         present = written.get
         return {"lines_in": lines_in, "lines_out": present["lines"],
-                "quarantined": outputs.read_parquet(paths.ingest_quarantine).count(), "not_records": not_records,
+                "quarantined": quarantined.get["lines"], "not_records": not_records,
                 "fields_present": {name: present[name] for name in LOG_FIELDS}}
 
 

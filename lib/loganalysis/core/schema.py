@@ -27,15 +27,19 @@ LOG_FIELDS = [field.name for field in LOG_SCHEMA.fields]
 # Level names as ecosystems write them -> the canonical ones (OpenTelemetry's severity texts), so
 # "warning", "WARN" and "W" count alike and a failure level (service_metrics.FAILURE_LEVELS)
 # means the same in a Python, Java or syslog log. Unknown names are kept, upper-cased.
-LEVEL_ALIASES = {  # single letters: Android's logcat
-    "TRACE": ("FINEST", "FINER", "VERBOSE", "V"),
+LEVEL_ALIASES = {  # single letters: Android's logcat, klog; three: Serilog's {Level:u3}
+    "TRACE": ("FINEST", "FINER", "VERBOSE", "VRB", "V"),
     "DEBUG": ("FINE", "DBG", "DBUG", "D"),  # DBUG, EROR, CRIT: log15 (Grafana before 7)
-    "INFO": ("INFORMATION", "INFORMATIONAL", "NOTICE", "CONFIG", "I"),
-    "WARN": ("WARNING", "W"),
+    "INFO": ("INFORMATION", "INFORMATIONAL", "NOTICE", "CONFIG", "INF", "LOG", "I"),  # LOG: PostgreSQL's
+    "WARN": ("WARNING", "WRN", "W"),
     "ERROR": ("ERR", "EROR", "SEVERE", "DPANIC", "E"),  # DPANIC: zap's development panic
-    "FATAL": ("CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "F", "A"),
+    "FATAL": ("CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "FTL", "F", "A"),
 }
 CANONICAL_LEVEL = {alias: level for level, aliases in LEVEL_ALIASES.items() for alias in aliases}
+# The names of three letters or more, longest first (an alternation then tries WARNING before
+# WARN): the ones read as words in free text; a single letter is a level only where a layout
+# puts one.
+LEVEL_WORDS = sorted({name for name in (*LEVEL_ALIASES, *CANONICAL_LEVEL) if len(name) > 2}, key=len, reverse=True)
 
 
 def canonical_level_name(name: str) -> str:

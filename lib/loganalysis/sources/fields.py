@@ -152,3 +152,27 @@ def with_constants(text: dict[str, Column], constants: dict) -> dict[str, Column
     names = set(text) | {name for name, value in constants.items() if value not in (None, "")}
     return {name: F.coalesce(F.nullif(text[name], F.lit("")), F.lit(constants.get(name)))
             if name in text else F.lit(constants[name]) for name in names}
+
+
+# The column `ingest.read_lines` gives each line: when its file was last modified.
+FILE_MODIFIED = "file_modified"
+
+
+def year_anchor(lines: DataFrame, end_date: str = "") -> Column:
+    """The time a year-less time (syslog's BSD header, klog's, logcat's) is read against: the end
+    of `end_date`; else a container runtime's time of the line (it has a year); else when the
+    line's file was last modified (`ingest.read_lines`); else now."""
+    if end_date:
+        return F.to_timestamp(F.lit(end_date)) + F.expr("INTERVAL 1 DAY")
+    known = [F.col(name) for name in (container.RUNTIME_TIME, FILE_MODIFIED) if name in lines.columns]
+    return F.coalesce(*known, F.current_timestamp())
+
+
+def yearless_time(text: Column, pattern: str, anchor: Column) -> Column:
+    """A time without a year (`Nov 3 10:00:00` read with `MMM d HH:mm:ss`) in the latest year
+    that does not put it more than a day after `anchor` (`year_anchor`; the day allows for a
+    host's clock and zone)."""
+    in_year = lambda y: F.try_to_timestamp(F.concat_ws(" ", y.cast("string"), text), F.lit(f"yyyy {pattern}"))  # noqa: E731
+    this_year = in_year(F.year(anchor))
+    earlier = [in_year(F.year(anchor) - back) for back in range(1, 5)]  # Feb 29 goes back to a leap year
+    return F.coalesce(F.when(this_year <= anchor + F.expr("INTERVAL 1 DAY"), this_year), *earlier)

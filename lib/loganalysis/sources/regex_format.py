@@ -7,8 +7,8 @@ from pyspark.sql import Column, DataFrame, functions as F
 
 from loganalysis.core.schema import LOG_FIELDS
 from loganalysis.sources import container, logformat
-from loganalysis.sources.fields import (line_columns, matched, record_columns, service_column, typed_fields,
-                                        with_constants, with_captures)
+from loganalysis.sources.fields import (CAPTURES, line_columns, matched, record_columns, service_column,
+                                        typed_fields, with_constants, with_captures)
 
 
 def regex_fields(pattern: str, needs_timestamp: bool = True) -> tuple[str, dict[str, int]]:
@@ -56,3 +56,25 @@ def parse_regex(lines: DataFrame, pattern: str, line_filter: str = "", timestamp
     fields, field_problem = typed_fields(text, timestamp_format, duration_unit, runtime_time)
     reason = F.when(~matched(), F.lit("unparseable:regex")).otherwise(field_problem)
     return records.select(*record_columns(**fields), reason.alias("reason"), *line_columns(lines))
+
+
+def with_message_fields(parsed: DataFrame, pattern: str, timestamp_format: str, duration_unit: str) -> DataFrame:
+    """Records whose messages `pattern` reads (a Java regex, its groups named after canonical
+    fields, as the `regex` format's) with the fields it captures in place of those the line's
+    header gave (a syslog header, an application log's time and level): an access log a load
+    balancer or web server sends to syslog (HAProxy's, nginx's `access_log syslog:`) has its
+    status, latency and path in the message. Its own time, when the pattern has one, wins over
+    the header's, as a line's own time wins over its container runtime's; a group that captures
+    nothing keeps what the header gave; the level is the pattern's, else the status code's (a
+    503 is an ERROR whatever the priority said), else the header's. A message the pattern does
+    not find keeps its header's fields (HAProxy's `Server app/srv1 is DOWN` is an event, not a
+    request: page 01 counts the records that carry a status code); a field it finds that is no
+    number where one is due quarantines the line."""
+    plain, names = regex_fields(pattern, needs_timestamp=False)
+    found, capture = with_captures(parsed, plain, names.values(), source="message")
+    text = {name: F.nullif(capture(index), F.lit("")) for name, index in names.items()}
+    fields, problem = typed_fields(text, timestamp_format, duration_unit, runtime_time=F.col("timestamp"))
+    replaced = {name: F.when(matched(), F.coalesce(fields[name], F.col(name))).otherwise(F.col(name))
+                for name in {*names, "level"}}
+    reason = F.coalesce("reason", F.when(matched(), problem))
+    return found.withColumns({**replaced, "reason": reason}).drop(CAPTURES)

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, functions as F, types as T
 
-from loganalysis.core.schema import CANONICAL_LEVEL, LEVEL_ALIASES
-from loganalysis.sources import container, logformat, regex_format
-from loganalysis.sources.fields import (CAPTURES, canonical_level, line_columns, matched, record_columns,
-                                        service_column, typed_fields, with_captures, with_constants)
-
-# The column `ingest.read_lines` gives each line: when its file was last modified.
-FILE_MODIFIED = "file_modified"
+from loganalysis.core.schema import LEVEL_WORDS
+from loganalysis.sources import container, logformat
+from loganalysis.sources.fields import (canonical_level, line_columns, matched, record_columns, service_column,
+                                        with_captures, with_constants, year_anchor, yearless_time)
+from loganalysis.sources.regex_format import with_message_fields
 
 _PRI = r"(?:<(?<pri>\d{1,3})>)?"
 # RFC 5424: VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG], "-" for
@@ -70,8 +68,7 @@ _MAX_PRIORITY = 191
 # `[proxy:error]`), before a colon in any case (`error:`, `Warning:`), or in capitals before a
 # space (`ERROR ...`). Names of three letters or more: logcat's single letters would read
 # "A user logged in" as FATAL; ALERT only in brackets: "Alert: ..." is often a sentence.
-_LEVEL_NAMES = sorted({name for name in (*LEVEL_ALIASES, *CANONICAL_LEVEL) if len(name) > 2}, key=len, reverse=True)
-_NAMES, _UNBRACKETED = "|".join(_LEVEL_NAMES), "|".join(n for n in _LEVEL_NAMES if n != "ALERT")
+_NAMES, _UNBRACKETED = "|".join(LEVEL_WORDS), "|".join(n for n in LEVEL_WORDS if n != "ALERT")
 _BEFORE_LEVEL = (r"(?:\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} "
                  r"|\[\d+-\d+\] (?:\d{4}-\d{2}-\d{2} [\d:.]+ \S+ \[\d+\] (?:\S*@\S* )?)?"
                  r"|[\w-]+(?:\([^)\s]*\))?(?:<[^>\s]*>)*: |message repeated \d+ times: \[ ?)??")
@@ -102,7 +99,7 @@ def parse_syslog(lines: DataFrame, service: str = "", environment: str = "", ser
     """Syslog lines to records; a line no header above fits is quarantined as
     `unparseable:syslog`, a priority over 191 too; an RFC 5424 line without a time ("-") as
     `missing_field:timestamp`. `end_date` (YYYY-MM-DD): the day the logs end, for BSD times'
-    year; empty: when each file was last modified. `message_pattern`: `with_message_fields`."""
+    year; empty: when each file was last modified. `message_pattern`: `regex_format.with_message_fields`."""
     plain, groups = logformat.named_groups(PATTERN)
     records, capture = with_captures(lines.where(~is_no_entry(lines)), plain, groups.values())
     text = {name: F.nullif(capture(index), F.lit("")) for name, index in groups.items()}
@@ -112,7 +109,9 @@ def parse_syslog(lines: DataFrame, service: str = "", environment: str = "", ser
                               {"environment": environment, **(fill or {})})
     captured["service"] = service_column(captured.get("service"), service, service_from)
     timestamp = F.coalesce(F.nullif(text["time5424"], F.lit("-")), text["iso_time"]).try_cast(T.TimestampType())
-    timestamp = F.coalesce(timestamp, bsd_time(text["bsd_time"], year_anchor(lines, end_date)))
+    bsd = yearless_time(F.regexp_replace(text["bsd_time"], " +", " "), "MMM d HH:mm:ss[.SSSSSS]",
+                        year_anchor(lines, end_date))
+    timestamp = F.coalesce(timestamp, bsd)
     priority = text["pri"].cast("int")
     header_problem = (F.when(~matched() | (priority > _MAX_PRIORITY), F.lit("unparseable:syslog"))
                       .when(text["time5424"] == "-", F.lit("missing_field:timestamp")))
@@ -125,37 +124,6 @@ def parse_syslog(lines: DataFrame, service: str = "", environment: str = "", ser
         "level": canonical_level(F.col("level")),
         "reason": F.coalesce("reason", F.when(F.col("timestamp").isNull(), F.lit("bad_timestamp")))})
     return with_message_fields(parsed, message_pattern, timestamp_format, duration_unit) if message_pattern else parsed
-
-
-def with_message_fields(parsed: DataFrame, pattern: str, timestamp_format: str, duration_unit: str) -> DataFrame:
-    """Records whose messages `pattern` reads (a Java regex, its groups named after canonical
-    fields, as the `regex` format's) with the fields it captures in place of the syslog line's:
-    an access log a load balancer or web server sends to syslog (HAProxy's, nginx's
-    `access_log syslog:`) has its status, latency and path in the message. Its own time, when
-    the pattern has one, wins over the syslog header's, as a line's own time wins over its
-    container runtime's; a group that captures nothing keeps what syslog gave; the level is the
-    pattern's, else the status code's (a 503 is an ERROR whatever the priority said), else
-    syslog's. A message the pattern does not find keeps its syslog fields (HAProxy's `Server
-    app/srv1 is DOWN` is an event, not a request: page 01 counts the records that carry a status
-    code); a field it finds that is no number where one is due quarantines the line."""
-    plain, names = regex_format.regex_fields(pattern, needs_timestamp=False)
-    found, capture = with_captures(parsed, plain, names.values(), source="message")
-    text = {name: F.nullif(capture(index), F.lit("")) for name, index in names.items()}
-    fields, problem = typed_fields(text, timestamp_format, duration_unit, runtime_time=F.col("timestamp"))
-    replaced = {name: F.when(matched(), F.coalesce(fields[name], F.col(name))).otherwise(F.col(name))
-                for name in {*names, "level"}}
-    reason = F.coalesce("reason", F.when(matched(), problem))
-    return found.withColumns({**replaced, "reason": reason}).drop(CAPTURES)
-
-
-def year_anchor(lines: DataFrame, end_date: str = "") -> Column:
-    """The time a BSD time's year is read against: the end of `end_date`; else a container
-    runtime's time of the line (it has a year); else when the line's file was last modified
-    (`ingest.read_lines`); else now."""
-    if end_date:
-        return F.to_timestamp(F.lit(end_date)) + F.expr("INTERVAL 1 DAY")
-    known = [F.col(name) for name in (container.RUNTIME_TIME, FILE_MODIFIED) if name in lines.columns]
-    return F.coalesce(*known, F.current_timestamp())
 
 
 def program(tag: Column) -> Column:
@@ -172,13 +140,3 @@ def level_name(priority: Column, message: Column) -> Column:
     leading = F.nullif(F.regexp_extract(message, _LEADING_LEVEL, 1), F.lit(""))
     logfmt = F.when(message.contains("l="), F.nullif(F.regexp_extract(message, _LOGFMT_LEVEL, 1), F.lit("")))
     return F.coalesce(severity, leading, logfmt)
-
-
-def bsd_time(text: Column, anchor: Column) -> Column:
-    """A BSD time (`Nov  3 10:00:00`) in the latest year that does not put it more than a day
-    after `anchor` (`year_anchor`; the day allows for a host's clock and zone)."""
-    in_year = lambda y: F.try_to_timestamp(  # noqa: E731
-        F.concat_ws(" ", y.cast("string"), F.regexp_replace(text, " +", " ")), F.lit("yyyy MMM d HH:mm:ss[.SSSSSS]"))
-    this_year = in_year(F.year(anchor))
-    earlier = [in_year(F.year(anchor) - back) for back in range(1, 5)]  # Feb 29 goes back to a leap year
-    return F.coalesce(F.when(this_year <= anchor + F.expr("INTERVAL 1 DAY"), this_year), *earlier)
