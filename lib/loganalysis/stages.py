@@ -21,7 +21,7 @@ import pandas as pd
 from pyspark.sql import SparkSession, functions as F
 
 from loganalysis.core.paths import DataPaths
-from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
+from loganalysis.core.schema import CLEAN, LOG_FIELDS, OUTCOME, QUARANTINED, SERIES_KEYS, TRUTH_INCIDENT_SCHEMA
 from loganalysis.core.storage import StageOutputs, is_complete, read_parquet, stage_outputs
 from loganalysis.detect import anomalies, evaluate, explain, record_scores, reference
 from loganalysis.metrics import service_metrics, templates, validation
@@ -71,12 +71,13 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
     lines = ingest.input_lines(spark, settings)
     parsed = ingest.parse(lines, settings)
     with stage_outputs(spark, paths.staging) as outputs:
-        # Records out and lines quarantined counted as the writers take them, lines in and not
-        # records in one pass over the input: no second read of what was just written.
-        records, written = ingest.counted_lines(parsed)
-        outputs.write_text(records, paths.raw_logs, SERIES_KEYS)
-        rejected, quarantined = ingest.rejected_lines(parsed)
-        outputs.write_parquet(rejected, paths.ingest_quarantine)
+        # Records and the lines to quarantine in one write, counted as the writer takes them;
+        # lines in and not records in one pass over the input: no second read of what was written.
+        lines_out, written = ingest.lines_by_outcome(parsed)
+        folder = outputs.write_text_scratch(lines_out, "parsed", [OUTCOME, *SERIES_KEYS])
+        outputs.adopt(f"{folder}/{OUTCOME}={CLEAN}", paths.raw_logs)
+        outputs.write_parquet(ingest.read_quarantined(spark, f"{folder}/{OUTCOME}={QUARANTINED}"),
+                              paths.ingest_quarantine)
         outputs.retire(paths.ground_truth.bad_lines)
         if settings.labels_path:
             write_label_windows(spark, outputs, paths, parsed, settings)
@@ -93,7 +94,7 @@ def ingest_logs(spark: SparkSession, paths: DataPaths, settings: ingest.IngestSe
         lines_in, not_records = ingest.line_counts(lines, settings)
         present = written.get
         return {"lines_in": lines_in, "lines_out": present["lines"],
-                "quarantined": quarantined.get["lines"], "not_records": not_records,
+                "quarantined": present["quarantined"], "not_records": not_records,
                 "fields_present": {name: present[name] for name in LOG_FIELDS}}
 
 
@@ -127,8 +128,8 @@ def compute_metrics(spark: SparkSession, paths: DataPaths, bucket_seconds: int |
         # One pass over the raw JSON writes the clean records and the rejected lines both, so
         # the JSON is parsed once. Not a folder per series: at about 20 ms a file that was 46 s
         # of this stage for 1,500 series. A file can hold many series; metrics group by columns.
-        folder = outputs.write_parquet_scratch(split, "validated", [validation.OUTCOME])
-        outputs.adopt(f"{folder}/{validation.OUTCOME}={validation.CLEAN}", paths.clean_logs)
+        folder = outputs.write_parquet_scratch(split, "validated", [OUTCOME])
+        outputs.adopt(f"{folder}/{OUTCOME}={CLEAN}", paths.clean_logs)
         clean = validation.read_clean_records(spark, outputs.staged_path(paths.clean_logs))
 
         def quarantine():

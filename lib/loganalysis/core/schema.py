@@ -28,18 +28,18 @@ LOG_FIELDS = [field.name for field in LOG_SCHEMA.fields]
 # "warning", "WARN" and "W" count alike and a failure level (service_metrics.FAILURE_LEVELS)
 # means the same in a Python, Java or syslog log. Unknown names are kept, upper-cased.
 LEVEL_ALIASES = {  # single letters: Android's logcat, klog; three: Serilog's {Level:u3}
-    "TRACE": ("FINEST", "FINER", "VERBOSE", "VRB", "V"),
+    "TRACE": ("FINEST", "FINER", "VERBOSE", "VRB", "TRC", "TRCE", "V"),  # TRC, PNC: zerolog's console; TRCE: log15
     "DEBUG": ("FINE", "DBG", "DBUG", "D"),  # DBUG, EROR, CRIT: log15 (Grafana before 7)
     "INFO": ("INFORMATION", "INFORMATIONAL", "NOTICE", "CONFIG", "INF", "LOG", "I"),  # LOG: PostgreSQL's
     "WARN": ("WARNING", "WRN", "W"),
-    "ERROR": ("ERR", "EROR", "SEVERE", "DPANIC", "E"),  # DPANIC: zap's development panic
-    "FATAL": ("CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "FTL", "F", "A"),
+    "ERROR": ("ERR", "EROR", "ERRO", "SEVERE", "DPANIC", "E"),  # DPANIC: zap's development panic; ERRO: logrus
+    "FATAL": ("CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "PNC", "FTL", "F", "A"),
 }
 CANONICAL_LEVEL = {alias: level for level, aliases in LEVEL_ALIASES.items() for alias in aliases}
 # The names of three letters or more, longest first (an alternation then tries WARNING before
 # WARN): the ones read as words in free text; a single letter is a level only where a layout
 # puts one.
-LEVEL_WORDS = sorted({name for name in (*LEVEL_ALIASES, *CANONICAL_LEVEL) if len(name) > 2}, key=len, reverse=True)
+LEVEL_WORDS = sorted({name for name in (*LEVEL_ALIASES, *CANONICAL_LEVEL) if len(name) > 2}, key=lambda n: (-len(n), n))
 
 
 def canonical_level_name(name: str) -> str:
@@ -47,6 +47,10 @@ def canonical_level_name(name: str) -> str:
     upper = name.strip().upper()
     return CANONICAL_LEVEL.get(upper, upper)
 
+
+# Records and the lines to quarantine leave stages 01 and 02 in one write, split by this column.
+OUTCOME = "outcome"
+CLEAN, QUARANTINED = "clean", "quarantined"
 
 # One time series per service and environment: the key of every per-series table.
 SERIES_KEYS = ["service", "environment"]

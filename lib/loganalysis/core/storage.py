@@ -171,13 +171,17 @@ class StageOutputs:
 
     def write_text(self, df: DataFrame, final_path: str, partition_by: list[str]) -> None:
         """Write a single string column `value` as text lines, one folder per partition value."""
-        (
-            self._with_fault_hook(df, final_path)
-            .write.mode("error")
-            .partitionBy(*partition_by)
-            .option("compression", "none")
-            .text(self._stage_path(final_path))
-        )
+        self._write_text_to(df, self._stage_path(final_path), final_path, partition_by)
+
+    def write_text_scratch(self, df: DataFrame, name: str, partition_by: list[str]) -> str:
+        """`write_parquet_scratch` for text lines (a single string column `value`)."""
+        path = f"{self.staging_root}/scratch-{name}"
+        self._write_text_to(df, path, name, partition_by)
+        return path
+
+    def _write_text_to(self, df: DataFrame, path: str, name: str, partition_by: list[str]) -> None:
+        (self._with_fault_hook(df, name).write.mode("error").partitionBy(*partition_by)
+         .option("compression", "none").text(path))
 
     def retire(self, final_path: str) -> None:
         """Remove an output at commit: one this stage owns but has nothing to write to this time

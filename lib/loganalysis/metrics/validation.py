@@ -14,7 +14,8 @@ import pandas as pd
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, functions as F, types as T
 
-from loganalysis.core.schema import CORRUPT_RECORD, LOG_SCHEMA, RAW_JSON_SCHEMA, REQUIRED_FIELDS
+from loganalysis.core.schema import (CLEAN, CORRUPT_RECORD, LOG_SCHEMA, OUTCOME, QUARANTINED, RAW_JSON_SCHEMA,
+                                     REQUIRED_FIELDS)
 from loganalysis.core.names import NAME_FIELDS, unusable_name
 from loganalysis.core.storage import read_parquet, require_complete
 
@@ -146,9 +147,6 @@ def validate_records(records: DataFrame, window: tuple[datetime, datetime] | Non
     return name_untyped(check_records(records, window))
 
 
-# Clean records and quarantined lines leave the stage in one write, split by this column.
-OUTCOME = "outcome"
-CLEAN, QUARANTINED = "clean", "quarantined"
 
 
 def split_by_outcome(validated: DataFrame) -> DataFrame:

@@ -17,20 +17,18 @@ near the start, then the message:
     logcat (`11-30 10:00:00.123  1702  2395 E WindowManager: ...`), whose level is a letter of
     the layout and whose time has no year: read as a BSD syslog time's (`syslog_end_date`, else
     the file's last change).
-Zone-less times are UTC, as everywhere here.
+Zone-less times are UTC, as everywhere here; a time without a date cannot be placed.
 
-The level is the layout's letter, else the first level name within 100 characters after the
-time: first after it in any case before a colon, a tab or two spaces (`error: ...`, zap's
-`<TAB>error<TAB>`, Windows' `, Info   CBS ...`; not `Critical path ...`), in capitals anywhere (`081109 203615 148 INFO dfs.DataNode: ...`, `- payment - ERROR -`), or
-bracketed in any case (`[warn]`, `[Warning]`, `[core:error]`, Elasticsearch's `[WARN ]`); else
-none. Only names of three letters or more, and ALERT only bracketed, as in syslog messages. The
-message is what follows the level, or the time where there is none (klog's and logcat's: all of
-it after the layout).
+The level is the layout's letter, else a level name before the time (Cassandra's `ERROR
+[ReadStage-2] 2026-...`), else the first one after it (`_LEVEL`); else none. Only names of three
+letters or more, and ALERT only bracketed, as in syslog messages. The message is the line
+without its time and its level name (klog's and logcat's: all of it after the layout).
 
-A line that starts with no time continues the entry before it. A stack trace's lines (indented,
-`Caused by: ...`, `java.lang.IllegalStateException: ...`, Python's `Traceback ...` and
-`ValueError: ...`, Go's `goroutine 1 [running]:` and frames) are counted as not records; any
-other line without a time is quarantined as `unparseable:application`, never guessed at.
+A line that starts with no time is no entry of its own. A stack trace's lines (indented, `Caused
+by: ...`, `java.lang.IllegalStateException: ...`, Python's `Traceback ...` and `ValueError: ...`,
+Go's panic and frames, Laravel's and .NET's) belong to the entry before them: counted as not
+records, not joined to it. Any other such line is quarantined as `unparseable:application`,
+never guessed at.
 """
 
 from __future__ import annotations
@@ -44,11 +42,17 @@ from loganalysis.sources.fields import (canonical_level, epoch_by_magnitude, lin
                                         yearless_time)
 from loganalysis.sources.regex_format import with_message_fields
 
+_NAMES = "|".join(LEVEL_WORDS)
+_WORDS = "|".join(name for name in LEVEL_WORDS if name != "ALERT")  # ALERT only bracketed, as in syslog
 _HMS = r"\d{2}:\d{2}:\d{2}"
 _FRACTION = r"(?:[.,]\d{1,9})?"
+# An offset (`+01:00`, `+0100`, logback's `+01`), Z, UTC, or PostgreSQL's zone abbreviation
+# before its `[pid]` (`10:00:00.123 CET [1234]`: log_timezone's name, read by Spark's cast).
+_ZONE = (r"(?: ?(?:Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)(?!\w)"
+         rf"| (?!(?:{_NAMES})\b)[A-Z]{{3,5}}(?= \[\d))?")
 # The layouts, each its own group; the ISO group also takes Go's and nginx's slashes.
 _TIME = "|".join([
-    rf"(?<iso>\d{{4}}[-/]\d{{2}}[-/]\d{{2}}[T ]{_HMS}{_FRACTION}(?: ?(?:Z|[+-]\d{{2}}:?\d{{2}}|UTC|GMT)(?!\w))?)",
+    rf"(?<iso>\d{{4}}[-/]\d{{2}}[-/]\d{{2}}[T ]{_HMS}{_FRACTION}{_ZONE})",
     rf"(?<short_year>\d{{2}}/\d{{2}}/\d{{2}} {_HMS}{_FRACTION})",  # log4j's yy/MM/dd (Spark, Hadoop)
     r"(?<compact>\d{6} \d{6})",  # yyMMdd HHmmss (HDFS)
     rf"(?<month_name>\d{{2}}-[A-Z][a-z]{{2}}-\d{{4}} {_HMS}{_FRACTION})",  # Tomcat
@@ -59,25 +63,39 @@ _TIME = "|".join([
     rf"(?<logcat>\d{{2}}-\d{{2}} {_HMS}\.\d{{3}}) ++\d++ ++\d++ (?<logcat_level>[VDIWEFA])",
     rf"(?<bsd>[A-Z][a-z]{{2}} [ \d]?\d {_HMS}(?:\.\d{{1,6}})?)",
 ])
-# Rails' `I, [time #pid]`, a bracketed time; the time ends where a word would.
-_START = rf"(?:[DIWEFU], )?\[?(?:{_TIME})(?: #\d+)?\]?(?=[\s\[|,;-]|$)"
-_NAMES = "|".join(LEVEL_WORDS)
-_WORDS = "|".join(name for name in LEVEL_WORDS if name != "ALERT")
-_FIRST = rf"[\s,|:-]*+(?=(?i:{_WORDS})(?:[:\t\]|,]|\s{{2}}|$))"
+# Rails' `I, [time #pid]`, a bracketed time; the time ends where a word would (or a `:`: Jetty's
+# `10:00:00.123:INFO::main:`, Celery's `[... 10:00:00,123: ERROR/MainProcess]`).
+_START = rf"(?:[DIWEFA], )?\[?(?:{_TIME})(?: #\d+)?\]?(?=[\s\[|,;:-]|$)"
+# Some put the level first (Cassandra's `ERROR [ReadStage-2] 2026-11-30 ...`, Django's verbose).
+_LEADING_LEVEL = rf"(?:(?<lead_level>{_WORDS})\s++(?:\[[^\]]*+\]\s++)?)?"
+# The first level name after the time: in any case where one leads (before a colon, a tab, two
+# spaces: `error: ...`, zap's `<TAB>error<TAB>`, Windows' `, Info   CBS`; Monolog's
+# `production.ERROR: ...`); else within 100 characters, in capitals after a space or bracket, or
+# bracketed in any case (`[warn]`, `[core:error]`, mod_php's `[:error]`, `[WARN ]`). What comes
+# before it (`pre`) stays in the message.
+_FIRST = (rf"[\s,|:-]*+(?=(?i:{_WORDS})(?:\s?[:\]]|[\t|,/]|\s{{2}}|$))"
+          rf"|\s*+[\w-]++\.(?=(?:{_NAMES}):)")
 _CAPITALS = rf"(?:^|(?<=[\s\[<|(,]))(?=(?:{_WORDS})(?:[\s\]>|):,]|$))"
-_BRACKETED = rf"(?<=[\[<])(?:[\w-]+:)?\s*+(?=(?i:{_NAMES})\s*+[\]>])"
-_LEVEL = rf"(?:{_FIRST}|(?s:.{{0,100}}?)(?:{_CAPITALS}|{_BRACKETED}))(?<level>(?i:{_NAMES}))\s*+[\]>]?[\s:|,\]>-]*+"
+_BRACKETED = rf"[\[<](?:[\w-]*+:)?\s*+(?=(?i:{_NAMES})\s*+[\]>])"
+_LEVEL = (rf"(?:{_FIRST}|(?<pre>(?s:.{{0,100}}?))(?:{_CAPITALS}|{_BRACKETED}))"
+          rf"(?<level>(?i:{_NAMES}))(?:/[\w-]++)?\s*+[\]>]?[\s:|,\]>-]*+")  # Celery's ERROR/MainProcess
 # The rest after the time is kept whole too (klog's and logcat's message, whose level is a letter).
 _AFTER_START = rf"(?=(?<rest>(?s:.*+)))(?:{_LEVEL})?(?<message>(?s:.*+))$"
-PATTERN = rf"^{_START}{_AFTER_START}"
+PATTERN = rf"^{_LEADING_LEVEL}{_START}{_AFTER_START}"
 # A container's line may leave the time to its runtime (`kubectl logs --timestamps`).
-PATTERN_TIME_OPTIONAL = rf"^(?:{_START})?{_AFTER_START}"
+PATTERN_TIME_OPTIONAL = rf"^{_LEADING_LEVEL}(?:{_START})?{_AFTER_START}"
 
-# The lines a stack trace or a panic continues an entry with.
+# The lines of a stack trace or a panic: Java's (indented frames, `Caused by:`, the exception's
+# class), Python's traceback, Go's panic (frames under a module path, `[signal ...]`), Laravel's
+# and .NET's. An exception's class is qualified or followed by a colon: `Error connecting to
+# db` is no trace line.
 _CONTINUATION = (r"^(?:\s|Caused by: |Suppressed: |\.\.\. \d+ more|Exception in thread "
                  r"|Traceback \(most recent call last\):|During handling of the above exception"
-                 r"|The above exception was the direct cause|[\w$.]*(?:Exception|Error|Throwable)\b"
-                 r"|goroutine \d+ \[|panic: |created by |[\w/-]++(?:\.\w++|\.\(\*?\w++\))++\(.*\)$)")
+                 r"|The above exception was the direct cause|(?:[\w$]++\.)++[\w$]*(?:Exception|Error|Throwable)\b"
+                 r"|[\w$]*(?:Exception|Error|Throwable)(?::|$)"
+                 r"|goroutine \d+ \[|panic: |panic\(|\[signal |created by |--- End of |\[stacktrace\]"
+                 r"|\[previous exception\]|#\d+ |\"\}"
+                 r"|(?:[\w.-]++/)*+[\w-]++(?:\.\w++|\.\(\*?\w++\))++(?:\[[^\]]*+\])?\(.*\)$)")
 
 # How each layout's text is read: a Spark pattern, after a `,` before a fraction became a `.`.
 _PATTERNS = {"short_year": "yy/MM/dd HH:mm:ss[.SSSSSSSSS]", "compact": "yyMMdd HHmmss",
@@ -106,7 +124,11 @@ def parse_application_log(lines: DataFrame, service: str = "", environment: str 
     records, capture = with_captures(lines.where(~is_continuation(lines)), plain, groups.values())
     text = {name: F.nullif(capture(index), F.lit("")) for name, index in groups.items()}
     letter = F.coalesce(text["klog_level"], text["logcat_level"])
-    captured = with_constants({"message": F.trim(F.when(letter.isNotNull(), text["rest"]).otherwise(text["message"]))},
+    # The line without its time and its level name (`- orders - ERROR - declined` is `orders -
+    # declined`; `request failed: ERROR 1045` keeps its start).
+    message = F.concat(F.coalesce(text["pre"], F.lit("")), F.coalesce(text["message"], F.lit("")))
+    message = F.when(letter.isNotNull(), text["rest"]).otherwise(message)
+    captured = with_constants({"message": F.regexp_replace(message, r"^[\s,|:-]+|\s+$", "")},
                               {"environment": environment, **(fill or {})})
     captured["service"] = service_column(None, service, service_from)
     timestamp = _time(text, year_anchor(lines, end_date))
@@ -114,7 +136,7 @@ def parse_application_log(lines: DataFrame, service: str = "", environment: str 
         own = F.coalesce(*[text[name] for name in _TIME_GROUPS])
         timestamp = F.when(own.isNull(), runtime_time).otherwise(timestamp)
     fields = {**captured, "timestamp": timestamp,
-              "level": F.coalesce(letter, text["level"])}
+              "level": F.coalesce(letter, text["lead_level"], text["level"])}
     reason = F.when(~matched(), F.lit("unparseable:application"))
     parsed = records.select(*record_columns(**fields), reason.alias("reason"), *line_columns(lines))
     # The time and the level read further once they are columns: an expression written twice is

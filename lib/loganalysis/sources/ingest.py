@@ -2,7 +2,7 @@
 what they read.
 
 Each reader turns raw lines into canonical records (schema.LOG_SCHEMA) plus a `reason` for
-lines it cannot parse; `canonical_lines` then writes the records as the same JSON lines the
+lines it cannot parse; `lines_by_outcome` then writes the records as the same JSON lines the
 generator writes, so stages 02-04 run unchanged on real data. Web server access logs (presets,
 or the server's own Apache LogFormat / nginx log_format) are read here; JSON lines and logfmt
 in `structured`, lines read by a regex with named groups in `regex_format`, a host's system
@@ -18,10 +18,11 @@ from typing import Callable
 
 import pandas as pd
 
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as W, functions as F
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window as W, functions as F, types as T
 
 from loganalysis.core.names import NAME_FIELDS, unusable_name
-from loganalysis.core.schema import LOG_FIELDS, SERIES_KEYS
+from loganalysis.core.schema import CLEAN, LOG_FIELDS, OUTCOME, QUARANTINED, SERIES_KEYS
+from loganalysis.core.storage import path_exists
 from loganalysis.sources import (application_format, container, csv_format, logformat, regex_format, structured,
                                  syslog_format)
 from loganalysis.sources.fields import (FILE_MODIFIED, level_for_status, line_columns, matched, nth,
@@ -112,40 +113,41 @@ def _seconds_list_total(times: Column) -> Column:
 JSON_TIMESTAMP = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}
 
 
-def canonical_lines(parsed: DataFrame) -> DataFrame:
-    """Parsed records as the generator's JSON lines, with the columns to partition by."""
-    return (parsed.where(F.col("reason").isNull())
-            .select(F.to_json(F.struct(*LOG_FIELDS), JSON_TIMESTAMP).alias("value"), *SERIES_KEYS))
+def lines_by_outcome(parsed: DataFrame) -> tuple[DataFrame, Observation]:
+    """Every parsed line as one text line for one write, split by `OUTCOME` and partitioned by
+    series: a record as the generator's JSON line, a line to quarantine as JSON of its reason,
+    text and file (`read_quarantined`; its series null, so no untrusted value names a folder).
+    Counted as the writer takes them: `lines` (records), `quarantined` and, under each canonical
+    field's name, the records that carry it (a mapping that finds nothing shows as 0).
 
-
-def counted_lines(parsed: DataFrame) -> tuple[DataFrame, Observation]:
-    """`canonical_lines`, counted as the writer takes them: `lines` in all and, under each
-    canonical field's name, the records that carry it (a mapping that finds nothing shows as 0).
-
-    The observation sits under the records' filter on purpose: Spark pushes a filter down
-    through projections by copying the expressions it reads into it, and a reason reads the
-    whole parse (the line's regex, once per field it captures); no filter moves past an
-    observation, so each line is parsed once (docs/performance.md, 2026-12-08: 1M application log
-    lines 20-24 s before)."""
-    seen = Observation("records_written")
+    One write, so each line is parsed once; and no filter on `reason`: Spark pushes a filter
+    down through projections by copying the expressions it reads, and a reason reads the whole
+    parse (docs/performance.md, 2026-12-08: the line's regex once per field it captures)."""
+    seen = Observation("lines_written")
     is_record = F.col("reason").isNull()
-    counted = parsed.observe(seen, F.count_if(is_record).alias("lines"),
+    counted = parsed.observe(seen, F.count_if(is_record).alias("lines"), F.count_if(~is_record).alias("quarantined"),
                              *[F.count(F.when(is_record, F.col(name))).alias(name) for name in LOG_FIELDS])
-    return canonical_lines(counted), seen
+    text = F.when(is_record, F.to_json(F.struct(*LOG_FIELDS), JSON_TIMESTAMP)).otherwise(
+        F.to_json(F.struct(*QUARANTINE_FIELDS)))
+    return counted.select(text.alias("value"), *[F.when(is_record, F.col(key)).alias(key) for key in SERIES_KEYS],
+                          F.when(is_record, F.lit(CLEAN)).otherwise(F.lit(QUARANTINED)).alias(OUTCOME)), seen
+
+
+QUARANTINE_FIELDS = ("reason", "raw_line", "source_file")
+_QUARANTINE_SCHEMA = T.StructType([T.StructField(name, T.StringType()) for name in QUARANTINE_FIELDS])
+
+
+def read_quarantined(spark: SparkSession, folder: str) -> DataFrame:
+    """The quarantined lines `lines_by_outcome` wrote under `folder` (none: no folder)."""
+    if not path_exists(spark, folder):
+        return spark.createDataFrame([], _QUARANTINE_SCHEMA)
+    return spark.read.schema(_QUARANTINE_SCHEMA).json(folder).select(*QUARANTINE_FIELDS)
 
 
 def field_coverage(fields_present: dict[str, int], records: int) -> pd.DataFrame:
     """Each canonical field with the records that carry it and their share of all records."""
     frame = pd.DataFrame({"field": list(fields_present), "records": list(fields_present.values())})
     return frame.assign(share=frame["records"] / records if records else 0.0)
-
-
-def rejected_lines(parsed: DataFrame) -> tuple[DataFrame, Observation]:
-    """The lines to quarantine with their reason and file, counted (`lines`) as the writer takes
-    them; the filter sits over the observation for the reason `counted_lines` gives."""
-    seen = Observation("lines_quarantined")
-    counted = parsed.observe(seen, F.count_if(F.col("reason").isNotNull()).alias("lines"))
-    return counted.where(F.col("reason").isNotNull()).select("reason", "raw_line", "source_file"), seen
 
 
 EXAMPLE_CHARS = 300  # a quarantined line can be a 16 KiB container line: the page shows its start
