@@ -67,7 +67,7 @@ _TIME = "|".join([
 # `10:00:00.123:INFO::main:`, Celery's `[... 10:00:00,123: ERROR/MainProcess]`).
 _START = rf"(?:[DIWEFA], )?\[?(?:{_TIME})(?: #\d+)?\]?(?=[\s\[|,;:-]|$)"
 # Some put the level first (Cassandra's `ERROR [ReadStage-2] 2026-11-30 ...`, Django's verbose).
-_LEADING_LEVEL = rf"(?:(?<lead_level>{_WORDS})\s++(?:\[[^\]]*+\]\s++)?)?"
+_LEADING_LEVEL = rf"(?:(?=[A-Z])(?<lead_level>{_WORDS})\s++(?:\[[^\]]*+\]\s++)?)?"
 # The first level name after the time: in any case where one leads (before a colon, a tab, two
 # spaces: `error: ...`, zap's `<TAB>error<TAB>`, Windows' `, Info   CBS`; Monolog's
 # `production.ERROR: ...`); else within 100 characters, in capitals after a space or bracket, or
@@ -79,8 +79,9 @@ _CAPITALS = rf"(?:^|(?<=[\s\[<|(,]))(?=(?:{_WORDS})(?:[\s\]>|):,]|$))"
 _BRACKETED = rf"[\[<](?:[\w-]*+:)?\s*+(?=(?i:{_NAMES})\s*+[\]>])"
 _LEVEL = (rf"(?:{_FIRST}|(?<pre>(?s:.{{0,100}}?))(?:{_CAPITALS}|{_BRACKETED}))"
           rf"(?<level>(?i:{_NAMES}))(?:/[\w-]++)?\s*+[\]>]?[\s:|,\]>-]*+")  # Celery's ERROR/MainProcess
-# The rest after the time is kept whole too (klog's and logcat's message, whose level is a letter).
-_AFTER_START = rf"(?=(?<rest>(?s:.*+)))(?:{_LEVEL})?(?<message>(?s:.*+))$"
+# The rest after the time and its separators is kept whole too (klog's and logcat's message,
+# whose level is a letter).
+_AFTER_START = rf"[\s,|:-]*+(?=(?<rest>(?s:.*+)))(?:{_LEVEL})?(?<message>(?s:.*+))$"
 PATTERN = rf"^{_LEADING_LEVEL}{_START}{_AFTER_START}"
 # A container's line may leave the time to its runtime (`kubectl logs --timestamps`).
 PATTERN_TIME_OPTIONAL = rf"^{_LEADING_LEVEL}(?:{_START})?{_AFTER_START}"
@@ -127,8 +128,7 @@ def parse_application_log(lines: DataFrame, service: str = "", environment: str 
     # The line without its time and its level name (`- orders - ERROR - declined` is `orders -
     # declined`; `request failed: ERROR 1045` keeps its start).
     message = F.concat(F.coalesce(text["pre"], F.lit("")), F.coalesce(text["message"], F.lit("")))
-    message = F.when(letter.isNotNull(), text["rest"]).otherwise(message)
-    captured = with_constants({"message": F.regexp_replace(message, r"^[\s,|:-]+|\s+$", "")},
+    captured = with_constants({"message": F.when(letter.isNotNull(), text["rest"]).otherwise(message)},
                               {"environment": environment, **(fill or {})})
     captured["service"] = service_column(None, service, service_from)
     timestamp = _time(text, year_anchor(lines, end_date))
