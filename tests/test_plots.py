@@ -114,13 +114,17 @@ def test_charts_of_failures_say_so_when_there_are_none():
         assert plots.NO_FAILURES in _drawn_texts(chart(report))
 
 
-def test_failure_charts_say_5xx_only_for_records_with_status_codes():
-    """A system log's failures are lines at a failure level: its charts said '5xx' of sshd's errors."""
+def test_failure_charts_say_5xx_only_where_every_failure_is_one():
+    """A system log's failures are lines at a failure level: its charts said '5xx' of sshd's errors;
+    so did an application log's whose requests have status codes but whose failures are ERROR lines."""
     from types import SimpleNamespace
 
     t = pd.date_range("2026-11-02", periods=2, freq="h")
-    traffic = {"with": pd.DataFrame({"dimension": ["status_code", "level"]}),
-               "without": pd.DataFrame({"dimension": ["level"]})}
+    traffic = {"with": pd.DataFrame({"dimension": ["status_code", "status_code", "level"],
+                                     "value": ["200", "503", "ERROR"], "requests": [6, 2, 2]}),
+               "without": pd.DataFrame({"dimension": ["level"], "value": ["ERROR"], "requests": [2]}),
+               "mixed": pd.DataFrame({"dimension": ["status_code", "level"], "value": ["200", "ERROR"],
+                                      "requests": [6, 2]})}
     titles = {}
     for kind, rows in traffic.items():
         report = SimpleNamespace(
@@ -130,9 +134,9 @@ def test_failure_charts_say_5xx_only_for_records_with_status_codes():
                                              "occurrences": [2]}), traffic=rows)
         titles[kind] = [plots.error_rate_by_hour_chart(report).get_axes()[0].get_title(loc="left"),
                         plots.top_error_messages_chart(report).get_axes()[0].get_title(loc="left")]
+    failure = ["Failure rate by service and hour of day (UTC)", "Most frequent kinds of failure message"]
     assert titles == {"with": ["5xx error rate by service and hour of day (UTC)", "Most frequent kinds of 5xx message"],
-                      "without": ["Failure rate by service and hour of day (UTC)",
-                                  "Most frequent kinds of failure message"]}
+                      "without": failure, "mixed": failure}
 
 
 def test_charts_of_the_value_say_so_when_no_record_carries_one():

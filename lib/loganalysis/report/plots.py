@@ -401,10 +401,16 @@ NO_FAILURES = "No failed requests (5xx, or lines at a failure level) in these re
 
 
 def failure_named(report) -> str:
-    """What the pages call a failure: a 5xx where the records have status codes, else a failure
-    (a line at a failure level: an sshd `error:` or an application's ERROR is no 5xx)."""
+    """What the pages call a failure: a 5xx where every failure is a status code of 500 or more,
+    else a failure (a line at a failure level: an sshd `error:` or an application's ERROR is no
+    5xx, even in a log whose requests have status codes)."""
     traffic = getattr(report, "traffic", None)
-    return "5xx" if traffic is None or (traffic["dimension"] == "status_code").any() else "failure"
+    if traffic is None:
+        return "5xx"
+    statuses = traffic[traffic["dimension"] == "status_code"]
+    server_errors = statuses.loc[pd.to_numeric(statuses["value"], errors="coerce") >= 500, "requests"].sum()
+    every_failure_a_5xx = len(statuses) > 0 and server_errors == report.timeseries["errors_5xx"].sum()
+    return "5xx" if every_failure_a_5xx else "failure"
 
 
 def error_rate_by_hour_chart(report) -> plt.Figure:
